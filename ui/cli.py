@@ -1,0 +1,22 @@
+"""The `kgreason` command line: a Typer app whose verbs only fill a config and call the library.
+
+Each verb group lives in its own module (`ui/cli_*.py`) and registers itself here."""
+from __future__ import annotations
+
+import typer
+
+app = typer.Typer(name="kgreason", help="Question answering over your own knowledge graph, with proofs.",
+                  no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
+
+
+def _register() -> None:
+    from ui import cli_graph, cli_finetune, cli_index, cli_ask, cli_serve  # noqa: F401  (each adds its verbs)
+
+
+def main() -> None:
+    _register()
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""CLI verbs (to be filled)."""
