@@ -7,6 +7,12 @@ import typer
 
 app = typer.Typer(name="kgreason", help="Question answering over your own knowledge graph, with proofs.",
                   no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
+finetune_app = typer.Typer(help="Retrain the extractors (document NER, question model) on your data.", no_args_is_help=True)
+evaluate_app = typer.Typer(help="Evaluate a model or the whole QA pipeline; prints and writes JSON.", no_args_is_help=True)
+index_app = typer.Typer(help="Build and search the retrieval index over entities, facts and passages.", no_args_is_help=True)
+app.add_typer(finetune_app, name="finetune")
+app.add_typer(evaluate_app, name="evaluate")
+app.add_typer(index_app, name="index")
 
 
 def _register() -> None:
