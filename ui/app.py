@@ -1,0 +1,253 @@
+"""The Gradio app: Chat (streamed agent steps, answers with proofs, trace, subgraph picture), Knowledge
+(load graphs and documents), Finetune (background retraining). Named API endpoints for gradio_client."""
+from __future__ import annotations
+
+import io
+import os
+from typing import Any
+
+from ui.app_render import TRACE_HEADERS, answers_markdown, proof_triples, subgraph_png, trace_rows
+from ui.app_service import (DOCUMENT_SUFFIXES, GRAPH_SUFFIXES, TRAIN_SUFFIXES, ChatService, ServeOptions,
+                            StepEvent, TurnEvent)
+
+__all__ = ["ServeOptions", "ChatService", "build_app", "launch"]
+
+CSS = "#answer {min-height: 3em} footer {display: none !important}"
+
+
+def _theme() -> Any:
+    import gradio as gr
+
+    # System fonts only: the default theme would fetch web fonts, and the app must work offline.
+    return gr.themes.Soft(font=("ui-sans-serif", "system-ui", "sans-serif"),
+                          font_mono=("ui-monospace", "monospace"))
+
+
+def _png_image(data: bytes | None) -> Any:
+    if data is None:
+        return None
+    from PIL import Image
+
+    return Image.open(io.BytesIO(data))
+
+
+def turn_payload(service: ChatService, result: Any) -> dict[str, Any]:
+    """A finished turn as plain JSON (the `ask` API endpoint's answer)."""
+    label = service.label
+    return {
+        "question": result.question,
+        "reply": result.reply,
+        "found": bool(result.found),
+        "answers": [
+            {"label": a.label, "iri": str(a.iri), "score": float(a.score),
+             "proofs": [[[label(s), label(p), label(o)] for s, p, o in proof] for proof in a.proofs]}
+            for a in result.answers
+        ],
+        "trace": [dict(zip(TRACE_HEADERS, row)) for row in trace_rows(result.trace)],
+    }
+
+
+def _graph_summary(service: ChatService) -> tuple[str, list[list[Any]], list[list[str]]]:
+    stats = service.stats()
+    text = (f"**{stats.triples:,} triples** · {stats.entities:,} entities · {stats.relations:,} relations · "
+            f"{stats.classes:,} classes")
+    props = [[p.label, str(p.iri), p.count, ", ".join(p.subject_roles), ", ".join(p.object_roles)]
+             for p in service.properties()]
+    triples = [list(t) for t in service.sample_triples()]
+    return text, props, triples
+
+
+def build_app(service: ChatService) -> Any:
+    """The Blocks app for `service` (not launched)."""
+    import gradio as gr
+
+    examples = service.examples()
+    with gr.Blocks(title="kgreason", analytics_enabled=False) as demo:
+        session = gr.State(None)
+        gr.Markdown("## kgreason — ask your knowledge graph, get answers with proofs")
+        with gr.Tab("Chat"):
+            chatbot = gr.Chatbot(label="Conversation", height=380, elem_id="chatbot")
+            with gr.Row():
+                question = gr.Textbox(placeholder="Ask a question, e.g. " + (examples[0] if examples else "…"),
+                                      show_label=False, scale=6, elem_id="question", max_length=1000)
+                ask_button = gr.Button("Ask", variant="primary", scale=1, elem_id="ask")
+                new_button = gr.Button("New conversation", scale=1)
+            gr.Examples(examples=[[e] for e in examples], inputs=[question], label="Example questions")
+            answer = gr.Markdown(elem_id="answer")
+            with gr.Accordion("Trace (agent, what it did, ms)", open=False):
+                trace = gr.Dataframe(headers=TRACE_HEADERS, interactive=False, wrap=True, elem_id="trace")
+            picture = gr.Image(label="Answer subgraph", type="pil", interactive=False, height=360,
+                               elem_id="subgraph")
+
+        with gr.Tab("Knowledge"):
+            summary = gr.Markdown(elem_id="graph-summary")
+            with gr.Row():
+                graph_files = gr.File(label="Graph files (Turtle, N-Triples, N-Quads, TriG, RDF/XML, JSON-LD, "
+                                      "s|p|o text)", file_count="multiple", file_types=list(GRAPH_SUFFIXES),
+                                      elem_id="graph-files")
+                doc_files = gr.File(label="Documents to ingest (plain text)", file_count="multiple",
+                                    file_types=list(DOCUMENT_SUFFIXES), elem_id="doc-files")
+            graph_path = gr.Textbox(label="…or a graph file path on the server", placeholder="/path/to/graph.ttl")
+            with gr.Row():
+                load_button = gr.Button("Load graph files", variant="primary", elem_id="load-graph")
+                ingest_button = gr.Button("Ingest documents", elem_id="ingest")
+            load_status = gr.Markdown(elem_id="load-status")
+            with gr.Accordion("Relations", open=True):
+                relations = gr.Dataframe(headers=["relation", "iri", "triples", "subject role", "object role"],
+                                         interactive=False, wrap=True)
+            with gr.Accordion("Some triples", open=False):
+                triples = gr.Dataframe(headers=["subject", "relation", "object"], interactive=False, wrap=True)
+
+        with gr.Tab("Finetune"):
+            gr.Markdown("Retrain an extractor on your own files. Training runs in the background; the chat "
+                        "keeps answering with the current model until you switch.")
+            with gr.Row():
+                task = gr.Radio(["ner", "questions"], value="questions", label="Model")
+                epochs = gr.Slider(1, 20, value=2, step=1, label="Epochs")
+            with gr.Row():
+                train_file = gr.File(label="Training file", file_types=list(TRAIN_SUFFIXES))
+                dev_file = gr.File(label="Dev file", file_types=list(TRAIN_SUFFIXES))
+            with gr.Row():
+                train_button = gr.Button("Start training", variant="primary")
+                switch_button = gr.Button("Use the new model")
+            progress = gr.Slider(0, 100, value=0, label="Progress (%)", interactive=False)
+            train_info = gr.Markdown()
+            metrics = gr.Dataframe(headers=["epoch", "metric", "value"], interactive=False)
+            timer = gr.Timer(2.0)
+
+        # -- handlers --------------------------------------------------------------------------------
+        def chat(message: str, history: list[dict[str, Any]] | None, state: Any):
+            history = list(history or [])
+            message = (message or "").strip()
+            if not message:
+                yield history, gr.update(), gr.update(), gr.update(), state, ""
+                return
+            state = state if state is not None else service.new_session()
+            history.append({"role": "user", "content": message})
+            steps: list[str] = []
+            history.append({"role": "assistant", "content": "…",
+                            "metadata": {"title": "Working", "status": "pending"}})
+            yield history, "", [], None, state, ""
+            result = None
+            for event in service.ask(message, state):
+                if isinstance(event, StepEvent):
+                    step = event.step
+                    steps.append(f"- **{step.agent}** {step.output_summary} ({step.ms:.0f} ms)")
+                    history[-1] = {"role": "assistant", "content": "\n".join(steps),
+                                   "metadata": {"title": f"Working: {step.agent}", "status": "pending"}}
+                    yield history, gr.update(), gr.update(), gr.update(), state, ""
+                elif isinstance(event, TurnEvent):
+                    result = event.result
+            total = sum(float(s.ms) for s in result.trace)
+            history[-1] = {"role": "assistant", "content": "\n".join(steps) or "(no steps)",
+                           "metadata": {"title": f"Agent steps ({len(result.trace)})", "status": "done",
+                                        "duration": total / 1000.0}}
+            history.append({"role": "assistant", "content": result.reply})
+            body = answers_markdown(result.answers, service.label)
+            answer_text = f"{result.reply}\n\n{body}" if body else result.reply
+            png = subgraph_png(proof_triples(result.answers), service.label,
+                               highlight=[a.iri for a in result.answers])
+            yield history, answer_text, trace_rows(result.trace), _png_image(png), state, ""
+
+        def reset() -> tuple[list, str, list, None, None]:
+            return [], "", [], None, None
+
+        def ask_api(question: str, conversation: str = "") -> dict:
+            """Answer one question; pass the same `conversation` id for follow-ups. Returns JSON."""
+            result = service.answer(question, conversation)
+            payload = turn_payload(service, result)
+            payload["conversation"] = conversation
+            return payload
+
+        def summarize():
+            return _graph_summary(service)
+
+        def load(files: list[str] | None, path: str, state_examples: Any = None):
+            paths = [str(f) for f in files or []] + ([path.strip()] if path and path.strip() else [])
+            if not paths:
+                return ("**Nothing to load:** choose graph files or give a path.", gr.update(), gr.update(),
+                        gr.update())
+            from knowledge.errors import InputError
+
+            try:
+                report = service.load(paths)
+            except InputError as exc:
+                return (f"**Load failed, graph unchanged.**\n\n`{exc}`", gr.update(), gr.update(), gr.update())
+            text, props, some = _graph_summary(service)
+            return (f"**Loaded** {_report_text(report)}", text, props, some)
+
+        def ingest(files: list[str] | None):
+            if not files:
+                return "**Nothing to ingest:** choose documents.", gr.update()
+            from knowledge.errors import InputError
+
+            try:
+                report = service.ingest([str(f) for f in files])
+            except InputError as exc:
+                return f"**Ingest failed, graph unchanged.**\n\n`{exc}`", gr.update()
+            return f"**Ingested** {_report_text(report)}", _graph_summary(service)[0]
+
+        def start_training(kind: str, train: str | None, dev: str | None, n: float):
+            if not train or not dev:
+                return "**Choose a training file and a dev file.**"
+            try:
+                service.start_training(kind, str(train), str(dev), int(n))
+            except (RuntimeError, ValueError) as exc:
+                return f"**Could not start:** {exc}"
+            return f"Training the {kind} model…"
+
+        def poll():
+            status = service.training_status()
+            rows = [[epoch, k, round(v, 4)] for epoch, m in status.history for k, v in m.items()]
+            info = f"**{status.task or 'no job'}**: {status.state}. {status.message}" if status.task else ""
+            return round(100 * status.fraction, 1), info, rows
+
+        def switch():
+            status = service.training_status()
+            if status.state != "done" or not status.model_dir:
+                return "**No finished model to switch to.**"
+            service.activate(status.task, status.model_dir)
+            return f"**Now using** the {status.task} model in `{status.model_dir}`."
+
+        chat_outputs = [chatbot, answer, trace, picture, session, question]
+        ask_button.click(chat, [question, chatbot, session], chat_outputs, api_name="chat", concurrency_limit=8)
+        question.submit(chat, [question, chatbot, session], chat_outputs, api_visibility="private",
+                        concurrency_limit=8)
+        new_button.click(reset, None, [chatbot, answer, trace, picture, session], api_visibility="private")
+        gr.api(ask_api, api_name="ask", concurrency_limit=8)
+        demo.load(summarize, None, [summary, relations, triples], api_name="graph_summary")
+        load_button.click(load, [graph_files, graph_path], [load_status, summary, relations, triples],
+                          api_name="load_graph", concurrency_limit=1)
+        ingest_button.click(ingest, [doc_files], [load_status, summary], api_name="ingest_documents",
+                            concurrency_limit=1)
+        train_button.click(start_training, [task, train_file, dev_file, epochs], [train_info],
+                           api_name="start_training")
+        timer.tick(poll, None, [progress, train_info, metrics], api_name="training_status", show_progress="hidden")
+        switch_button.click(switch, None, [train_info], api_name="use_trained_model")
+    return demo
+
+
+def _report_text(report: Any) -> str:
+    for attr in ("summary", "message"):
+        value = getattr(report, attr, None)
+        if isinstance(value, str) and value:
+            return value
+        if callable(value):
+            return str(value())
+    return str(report)
+
+
+def launch(options: ServeOptions, *, block: bool = True) -> Any:
+    """Warm the service up (building caches on first start), build the app and serve it."""
+    os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    service = ChatService(options)
+    print("kgreason: loading graph, models and indexes (first start builds caches)…", flush=True)
+    service.warm_up()
+    demo = build_app(service)
+    demo.queue(default_concurrency_limit=4)
+    print(f"kgreason: serving on http://{options.host}:{options.port}", flush=True)
+    return demo.launch(server_name=options.host, server_port=options.port, share=False, auth=options.auth,
+                       max_file_size=options.max_file_size, ssr_mode=False, show_error=True,
+                       prevent_thread_lock=not block, quiet=False, theme=_theme(), css=CSS,
+                       footer_links=["api"], mcp_server=False)

@@ -1,0 +1,200 @@
+"""The chat server's state: one Coordinator, the loaded graph, conversations and training jobs.
+
+Everything here only calls the library (agents.*); one instance lives per running app (no module state)."""
+from __future__ import annotations
+
+import queue
+import threading
+from collections import OrderedDict
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ui.app_locks import ReadWriteLock
+from ui.app_training import TrainingJob, TrainingStatus
+
+GRAPH_SUFFIXES = (".ttl", ".nt", ".nq", ".trig", ".n3", ".rdf", ".owl", ".xml", ".jsonld", ".json",
+                  ".txt", ".tsv", ".csv", ".gz")
+DOCUMENT_SUFFIXES = (".txt", ".md", ".text")
+TRAIN_SUFFIXES = (".txt", ".conll", ".tsv", ".jsonl", ".csv")
+
+
+@dataclass(frozen=True)
+class ServeOptions:
+    """What `kgreason serve` was asked for."""
+
+    kg: list[str] = field(default_factory=list)
+    store: str | None = None
+    endpoint: str | None = None
+    host: str = "127.0.0.1"
+    port: int = 7860
+    auth: tuple[str, str] | None = None
+    max_file_size: str = "50mb"
+    cache: str | None = None
+
+
+@dataclass(frozen=True)
+class StepEvent:
+    """One agent step, streamed while the question is being answered."""
+
+    step: Any
+
+
+@dataclass(frozen=True)
+class TurnEvent:
+    """The finished turn."""
+
+    result: Any
+
+
+class ChatService:
+    """Owns the Coordinator (built lazily), guards the graph with a readers-writer lock."""
+
+    def __init__(self, options: ServeOptions, max_conversations: int = 1000) -> None:
+        self.options = options
+        self._lock = ReadWriteLock()
+        self._build_lock = threading.Lock()
+        self._coordinator: Any = None
+        self._conversations: OrderedDict[str, Any] = OrderedDict()
+        self._conv_lock = threading.Lock()
+        self._max_conversations = max_conversations
+        self._job: TrainingJob | None = None
+
+    # -- the library ------------------------------------------------------------------------------
+    def config(self) -> Any:
+        from agents.config import KGReasonConfig
+
+        return KGReasonConfig.for_serve(kg=list(self.options.kg), store=self.options.store,
+                                        endpoint=self.options.endpoint, cache=self.options.cache)
+
+    @property
+    def coordinator(self) -> Any:
+        with self._build_lock:
+            if self._coordinator is None:
+                from agents.coordinator import Coordinator
+
+                self._coordinator = Coordinator(self.config())
+            return self._coordinator
+
+    def warm_up(self) -> None:
+        """Load the graph, models and indexes now (first start builds caches)."""
+        self.coordinator.warm_up()
+
+    @property
+    def graph(self) -> Any:
+        return self.coordinator.graph
+
+    def label(self, node: Any) -> str:
+        return self.graph.label(node)
+
+    def new_session(self) -> Any:
+        from agents.session import Session
+
+        return Session()
+
+    # -- questions ---------------------------------------------------------------------------------
+    def ask(self, question: str, session: Any) -> Iterator[StepEvent | TurnEvent]:
+        """Answer `question`, yielding each agent step as it finishes, then the turn."""
+        events: queue.Queue[Any] = queue.Queue()
+        done = object()
+        box: dict[str, Any] = {}
+
+        def work() -> None:
+            try:
+                with self._lock.reading():
+                    box["result"] = self.coordinator.run(question, session,
+                                                         on_step=lambda step: events.put(StepEvent(step)))
+            except BaseException as exc:  # noqa: BLE001  (re-raised in the caller's thread)
+                box["error"] = exc
+            finally:
+                events.put(done)
+
+        threading.Thread(target=work, name="ask", daemon=True).start()
+        while (event := events.get()) is not done:
+            yield event
+        if "error" in box:
+            raise box["error"]
+        yield TurnEvent(box["result"])
+
+    def answer(self, question: str, conversation: str = "") -> Any:
+        """Blocking ask; `conversation` names a server-side session for follow-ups ('' = none)."""
+        session = self._conversation(conversation) if conversation else self.new_session()
+        result = None
+        for event in self.ask(question, session):
+            if isinstance(event, TurnEvent):
+                result = event.result
+        return result
+
+    def _conversation(self, key: str) -> Any:
+        with self._conv_lock:
+            if key not in self._conversations:
+                self._conversations[key] = self.new_session()
+                while len(self._conversations) > self._max_conversations:
+                    self._conversations.popitem(last=False)
+            self._conversations.move_to_end(key)
+            return self._conversations[key]
+
+    # -- the graph -----------------------------------------------------------------------------------
+    def load(self, paths: Sequence[str], format: str | None = None) -> Any:
+        """Load graph files (all-or-nothing); raises knowledge.errors.InputError naming file:line."""
+        with self._lock.writing():
+            return self.coordinator.load(list(paths), format=format)
+
+    def ingest(self, paths: Sequence[str]) -> Any:
+        """Read documents through NER and add what they mention to the graph."""
+        with self._lock.writing():
+            return self.coordinator.ingest(list(paths))
+
+    def stats(self) -> Any:
+        with self._lock.reading():
+            return self.graph.stats()
+
+    def properties(self) -> list[Any]:
+        with self._lock.reading():
+            return list(self.graph.properties())
+
+    def sample_triples(self, limit: int = 50) -> list[tuple[str, str, str]]:
+        with self._lock.reading():
+            rows = []
+            for s, p, o in self.graph.rdf.triples((None, None, None)):
+                rows.append((self.label(s), self.label(p), self.label(o)))
+                if len(rows) >= limit:
+                    break
+            return rows
+
+    def examples(self, n: int = 4) -> list[str]:
+        """Questions the loaded graph can answer, made from its own properties and role words."""
+        out: list[str] = []
+        with self._lock.reading():
+            for info in sorted(self.graph.properties(), key=lambda i: -i.count):
+                role = (info.object_roles or [info.label])[0]
+                triple = next(iter(self.graph.rdf.triples((None, info.iri, None))), None)
+                if triple is None or not role:
+                    continue
+                out.append(f"what is the {role.replace('_', ' ')} of {self.label(triple[0])}")
+                if len(out) >= n:
+                    break
+        return out
+
+    # -- retraining ----------------------------------------------------------------------------------
+    def start_training(self, task: str, train_file: str, dev_file: str, epochs: int) -> TrainingStatus:
+        """Start retraining the NER or question model in the background (one job at a time)."""
+        if self._job is not None and self._job.running():
+            raise RuntimeError("a training job is already running")
+
+        def target(progress: Any) -> str:
+            model_dir = self.coordinator.retrain(task, train_file, dev_file, epochs=epochs,
+                                                 on_epoch_end=progress)
+            return str(model_dir)
+
+        self._job = TrainingJob(task, target, epochs).start()
+        return self._job.status()
+
+    def training_status(self) -> TrainingStatus:
+        return self._job.status() if self._job is not None else TrainingStatus()
+
+    def activate(self, task: str, model_dir: str) -> None:
+        """Switch the active model for `task` to the one in `model_dir`."""
+        with self._lock.writing():
+            self.coordinator.use_model(task, model_dir)
