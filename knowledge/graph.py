@@ -1,0 +1,345 @@
+"""KnowledgeGraph: an rdflib graph over a chosen store backend, with loading, fast neighbour lookups,
+safe SPARQL, labels, property descriptions and statistics."""
+from __future__ import annotations
+
+import time
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote
+
+import rdflib
+from rdflib import OWL, RDF, RDFS, Literal, URIRef
+from rdflib.term import BNode, Node, Variable
+
+from knowledge.errors import QueryError, UpdateRefused
+from knowledge.labels import LABEL_PREDICATES, VOCABULARY_TYPES, LabelIndex
+from knowledge.loaders import LoadReport, parse_files
+from knowledge.namespaces import DEFAULT_NS, KGO
+from knowledge.stores import StoreBackend, get_backend
+
+Triple = tuple[Node, Node, Node]
+
+
+@dataclass
+class PropertyInfo:
+    """A property used in the graph, with what the ontology says about it."""
+
+    iri: URIRef
+    label: str
+    domain: list[URIRef] = field(default_factory=list)
+    range: list[URIRef] = field(default_factory=list)
+    subject_roles: list[str] = field(default_factory=list)
+    object_roles: list[str] = field(default_factory=list)
+    count: int = 0
+
+
+@dataclass
+class GraphStats:
+    """Size of a graph and what it holds."""
+
+    backend: str
+    location: str | None
+    triples: int
+    entities: int
+    properties: dict[str, int]
+    classes: dict[str, int]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"backend": self.backend, "location": self.location, "triples": self.triples,
+                "entities": self.entities, "properties": self.properties, "classes": self.classes}
+
+
+@dataclass
+class QueryResult:
+    """Answer of `KnowledgeGraph.query`: rows for SELECT, a boolean for ASK, triples for CONSTRUCT/DESCRIBE."""
+
+    kind: str  # "select" | "ask" | "construct" | "describe" | "update"
+    variables: list[str] = field(default_factory=list)
+    rows: list[tuple[Node | None, ...]] = field(default_factory=list)
+    boolean: bool | None = None
+    triples: list[Triple] = field(default_factory=list)
+
+    def records(self) -> list[dict[str, Node | None]]:
+        """Rows as dicts keyed by variable name."""
+        return [dict(zip(self.variables, row)) for row in self.rows]
+
+    def to_json(self) -> dict[str, Any]:
+        def enc(n: Node | None) -> Any:
+            if n is None:
+                return None
+            if isinstance(n, Literal):
+                return n.toPython() if n.datatype else str(n)
+            return str(n)
+
+        out: dict[str, Any] = {"kind": self.kind}
+        if self.kind == "select":
+            out["variables"] = self.variables
+            out["rows"] = [{v: enc(x) for v, x in zip(self.variables, row)} for row in self.rows]
+        elif self.kind == "ask":
+            out["boolean"] = self.boolean
+        elif self.kind in ("construct", "describe"):
+            out["triples"] = [[enc(x) for x in t] for t in self.triples]
+        return out
+
+    def __len__(self) -> int:
+        return len(self.rows) if self.kind == "select" else len(self.triples)
+
+
+def classify_sparql(sparql: str) -> tuple[str, Any]:
+    """Parse `sparql` as a query, else as an update; returns (kind, parsed query or None).
+
+    Raises QueryError (with line and column) if it is neither."""
+    from pyparsing import ParseBaseException
+    from rdflib.plugins.sparql import prepareQuery
+    from rdflib.plugins.sparql.parser import parseUpdate
+
+    try:
+        prepared = prepareQuery(sparql)
+    except ParseBaseException as query_exc:
+        try:
+            parseUpdate(sparql)
+        except ParseBaseException:
+            raise QueryError(f"SPARQL syntax error: {query_exc.msg}", "<query>", query_exc.lineno,
+                             query_exc.col) from query_exc
+        return "update", None
+    except Exception as exc:  # rdflib raises plain Exceptions for e.g. unknown prefixes
+        raise QueryError(f"invalid SPARQL: {exc}", "<query>") from exc
+    name = prepared.algebra.name
+    kind = {"SelectQuery": "select", "AskQuery": "ask", "ConstructQuery": "construct",
+            "DescribeQuery": "describe"}.get(name, "select")
+    return kind, prepared
+
+
+class KnowledgeGraph:
+    """An rdflib graph over one store backend (`memory`, `oxigraph` or `sparql`)."""
+
+    def __init__(self, rdf: rdflib.Graph, backend: StoreBackend, location: str | None = None) -> None:
+        self.rdf = rdf
+        self.backend = backend
+        self.location = location
+        self._version = 0
+        self._labels: tuple[int, LabelIndex] | None = None
+        self._props: tuple[int, list[PropertyInfo]] | None = None
+        self._neighbours: tuple[tuple[int, int], dict] | None = None
+
+    # ---------------------------------------------------------------- opening
+    @classmethod
+    def open(cls, backend: str = "memory", location: str | Path | None = None, **kw: Any) -> "KnowledgeGraph":
+        """Open a graph: `memory` (empty), `oxigraph` (folder; created if missing) or `sparql` (query URL,
+        `update_endpoint=` optional)."""
+        impl = get_backend(backend)
+        loc = str(location) if location is not None else None
+        return cls(impl.open(loc, **kw), impl, loc)
+
+    @classmethod
+    def demo(cls) -> "KnowledgeGraph":
+        """The bundled movie graph (MetaQA's WikiMovies KB with its ontology) in memory."""
+        from knowledge.demo import demo_graph_path
+
+        kg = cls.open("memory")
+        kg.load([demo_graph_path()])
+        return kg
+
+    def close(self) -> None:
+        """Flush and release the store (needed before another process opens an oxigraph folder)."""
+        self.backend.close(self.rdf)
+
+    def __enter__(self) -> "KnowledgeGraph":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @property
+    def version(self) -> int:
+        """Bumped on every change made through this object (caches key on it)."""
+        return self._version
+
+    def touch(self) -> None:
+        """Mark the graph changed (call after editing `rdf` directly) so cached labels are rebuilt."""
+        self._version += 1
+
+    # ---------------------------------------------------------------- writing
+    def load(self, paths: str | Path | Iterable[str | Path], *, format: str | None = None,
+             delimiter: str | None = None, header: bool = False, namespace: str = DEFAULT_NS) -> LoadReport:
+        """Parse every file (RDF or delimited), then add them all; a bad file raises and adds nothing."""
+        if isinstance(paths, (str, Path)):
+            paths = [paths]
+        t0 = time.perf_counter()
+        files = parse_files(list(paths), format=format, delimiter=delimiter, header=header,
+                            namespace=namespace)
+        triples: list[Triple] = [t for f in files for t in f.triples]
+        added = self.add(triples)
+        return LoadReport(files=[f.path for f in files], triples_read=len(triples), triples_added=added,
+                          entities=sum(f.entities for f in files), seconds=time.perf_counter() - t0)
+
+    def add(self, triples: Iterable[tuple]) -> int:
+        """Add triples; returns how many were new."""
+        batch = [tuple(t) for t in triples]
+        if not batch:
+            return 0
+        before = len(self)
+        self.backend.add_many(self.rdf, batch)  # type: ignore[arg-type]
+        self.touch()
+        return len(self) - before
+
+    # ---------------------------------------------------------------- reading
+    def objects(self, s: Node, p: Node) -> list[Node]:
+        """Objects of (s, p, ?). Memoised for in-process stores (reasoning calls this thousands of times)."""
+        memo = self._memo()
+        if memo is None:
+            return [t[2] for t, _ in self.rdf.store.triples((s, p, None), self.rdf)]
+        key = (s, p, None)
+        hit = memo.get(key)
+        if hit is None:
+            hit = memo[key] = [t[2] for t, _ in self.rdf.store.triples((s, p, None), self.rdf)]
+        return list(hit)
+
+    def subjects(self, p: Node, o: Node) -> list[Node]:
+        """Subjects of (?, p, o). Memoised like `objects`."""
+        memo = self._memo()
+        if memo is None:
+            return [t[0] for t, _ in self.rdf.store.triples((None, p, o), self.rdf)]
+        key = (None, p, o)
+        hit = memo.get(key)
+        if hit is None:
+            hit = memo[key] = [t[0] for t, _ in self.rdf.store.triples((None, p, o), self.rdf)]
+        return list(hit)
+
+    def _memo(self) -> dict | None:
+        """Neighbour memo for local stores, dropped whenever the graph changed (version or size)."""
+        if not self.backend.local:
+            return None
+        stamp = (self._version, len(self.rdf))
+        if self._neighbours is None or self._neighbours[0] != stamp or len(self._neighbours[1]) > 500_000:
+            self._neighbours = (stamp, {})
+        return self._neighbours[1]
+
+    def triples(self, pattern: tuple[Node | None, Node | None, Node | None]) -> list[Triple]:
+        """Triples matching a pattern (None is a wildcard)."""
+        return [t for t, _ in self.rdf.store.triples(pattern, self.rdf)]
+
+    def __len__(self) -> int:
+        return len(self.rdf)
+
+    def __contains__(self, triple: object) -> bool:
+        return triple in self.rdf
+
+    def label(self, node: Node) -> str:
+        """rdfs:label / skos:prefLabel / schema:name / foaf:name, else the IRI's last segment (unquoted)."""
+        if isinstance(node, Literal):
+            return str(node)
+        if self._labels is not None and self._labels[0] == self._version:
+            found = self._labels[1].label_of(node)  # type: ignore[arg-type]
+            if found is not None:
+                return found
+        for pred in LABEL_PREDICATES:
+            for value in self.objects(node, pred):
+                if isinstance(value, Literal):
+                    return str(value)
+        return iri_tail(node)
+
+    def labels(self) -> LabelIndex:
+        """The label index of the graph's entities (cached; rebuilt after changes)."""
+        if self._labels is None or self._labels[0] != self._version:
+            self._labels = (self._version, LabelIndex.from_graph(self.rdf))
+        return self._labels[1]
+
+    def types(self, node: Node) -> list[URIRef]:
+        """rdf:type values of `node`."""
+        return [t for t in self.objects(node, RDF.type) if isinstance(t, URIRef)]
+
+    def properties(self) -> list[PropertyInfo]:
+        """Every property used in the graph (rdf:type/label excluded), with label, domain, range, roles, count."""
+        if self._props is not None and self._props[0] == self._version:
+            return self._props[1]
+        counts = self._predicate_counts()
+        skip = {RDF.type, *LABEL_PREDICATES, RDFS.domain, RDFS.range, RDFS.subClassOf, RDFS.subPropertyOf,
+                RDFS.comment, KGO.subjectRole, KGO.objectRole, OWL.inverseOf}
+        declared = {s for vt in VOCABULARY_TYPES - {RDFS.Class, OWL.Class} for s in self.subjects(RDF.type, vt)}
+        infos = []
+        for p in sorted(set(counts) | {d for d in declared if isinstance(d, URIRef)}, key=str):
+            if p in skip:
+                continue
+            infos.append(PropertyInfo(
+                iri=p, label=self.label(p),
+                domain=[d for d in self.objects(p, RDFS.domain) if isinstance(d, URIRef)],
+                range=[r for r in self.objects(p, RDFS.range) if isinstance(r, URIRef)],
+                subject_roles=sorted(str(x) for x in self.objects(p, KGO.subjectRole)),
+                object_roles=sorted(str(x) for x in self.objects(p, KGO.objectRole)),
+                count=counts.get(p, 0)))
+        self._props = (self._version, infos)
+        return infos
+
+    def stats(self) -> GraphStats:
+        """Triples, entities (labelled non-vocabulary resources), per-property and per-class counts."""
+        classes = self._class_counts()
+        return GraphStats(backend=self.backend.name, location=self.location, triples=len(self),
+                          entities=len(self.labels()),
+                          properties={p.label: p.count for p in self.properties() if p.count},
+                          classes={self.label(c): n for c, n in classes.most_common()})
+
+    def _predicate_counts(self) -> Counter:
+        if self.backend.local:
+            return Counter(p for (_, p, _), _ in self.rdf.store.triples((None, None, None), self.rdf))
+        res = self.rdf.query("SELECT ?p (COUNT(*) AS ?n) WHERE { ?s ?p ?o } GROUP BY ?p")
+        return Counter({row[0]: int(row[1]) for row in res})  # type: ignore[index]
+
+    def _class_counts(self) -> Counter:
+        if self.backend.local:
+            return Counter(o for o in self.rdf.objects(None, RDF.type) if isinstance(o, URIRef))
+        res = self.rdf.query("SELECT ?c (COUNT(*) AS ?n) WHERE { ?s a ?c } GROUP BY ?c")
+        return Counter({row[0]: int(row[1]) for row in res if isinstance(row[0], URIRef)})  # type: ignore[index]
+
+    # ---------------------------------------------------------------- SPARQL
+    def query(self, sparql: str, bindings: Mapping[str, Node] | None = None,
+              allow_update: bool = False) -> QueryResult:
+        """Run SPARQL. Values come only through `bindings` (initBindings); updates need `allow_update`."""
+        kind, prepared = classify_sparql(sparql)
+        init = {Variable(str(k).lstrip("?$")): _as_node(v) for k, v in (bindings or {}).items()}
+        if kind == "update":
+            if not allow_update:
+                raise UpdateRefused("SPARQL updates change the graph; pass allow_update=True "
+                                    "(--allow-update) to run one", "<query>")
+            try:
+                self.rdf.update(sparql, initBindings=init)
+            except Exception as exc:  # noqa: BLE001  (a store's own error: report, don't crash)
+                raise QueryError(f"update failed: {exc}", "<query>") from exc
+            self.touch()
+            return QueryResult(kind="update")
+        try:
+            target = prepared if self.backend.name == "memory" else sparql
+            res = self.rdf.query(target, initBindings=init)
+            if kind == "ask":
+                return QueryResult(kind="ask", boolean=bool(res.askAnswer))
+            if kind in ("construct", "describe"):
+                return QueryResult(kind=kind, triples=list(res.graph))  # type: ignore[union-attr]
+            variables = [str(v) for v in (res.vars or [])]
+            return QueryResult(kind="select", variables=variables, rows=[tuple(r) for r in res])
+        except QueryError:
+            raise
+        except Exception as exc:  # noqa: BLE001
+            raise QueryError(f"query failed: {exc}", "<query>") from exc
+
+
+def _as_node(value: object) -> Node:
+    if isinstance(value, Node):
+        return value
+    if isinstance(value, (str, int, float, bool)):
+        return Literal(value)
+    raise QueryError(f"cannot bind {value!r}: give an rdflib term or a str/int/float/bool", "<query>")
+
+
+def iri_tail(node: Node) -> str:
+    """Readable last segment of an IRI (`.../e/Gr%C3%A9goire_Colin` -> `Grégoire_Colin`)."""
+    if isinstance(node, BNode):
+        return f"_:{node}"
+    text = str(node)
+    for sep in ("#", "/"):
+        if sep in text.rstrip(sep):
+            text = text.rstrip(sep).rsplit(sep, 1)[1]
+            break
+    return unquote(text)

@@ -1,0 +1,182 @@
+"""Store backends behind one Protocol, picked by name from a small registry.
+
+`memory`   rdflib's in-process Memory store (fastest for reasoning walks).
+`oxigraph` a persistent folder through oxrdflib (reopening the folder gives the same graph).
+`sparql`   a SPARQL 1.1 endpoint (query + update URLs) through rdflib's SPARQLUpdateStore.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any, Protocol, runtime_checkable
+
+import rdflib
+from rdflib.graph import DATASET_DEFAULT_GRAPH_ID
+from rdflib.term import BNode, Literal, Node, URIRef
+
+from knowledge.errors import BackendError
+
+Triple = tuple[Node, Node, Node]
+
+
+@runtime_checkable
+class StoreBackend(Protocol):
+    """How a KnowledgeGraph talks to a store: open it, bulk-add triples, close it."""
+
+    name: str
+    #: whether `objects()`/`subjects()` answers are cheap enough to memoise the whole adjacency locally
+    local: bool
+
+    def open(self, location: str | None, **kw: Any) -> rdflib.Graph:
+        """Open (creating if needed) the store at `location` and return an rdflib Graph over it."""
+        ...
+
+    def add_many(self, graph: rdflib.Graph, triples: Sequence[Triple]) -> None:
+        """Add many triples at once (as fast as the store allows)."""
+        ...
+
+    def close(self, graph: rdflib.Graph) -> None:
+        """Flush and release the store."""
+        ...
+
+
+class MemoryBackend:
+    """rdflib Memory store: everything in this process."""
+
+    name = "memory"
+    local = True
+
+    def open(self, location: str | None = None, **kw: Any) -> rdflib.Graph:
+        if location:
+            raise BackendError("the memory backend takes no location (use --store or --endpoint)")
+        return rdflib.Graph(store="Memory")
+
+    def add_many(self, graph: rdflib.Graph, triples: Sequence[Triple]) -> None:
+        graph.addN((s, p, o, graph) for s, p, o in triples)
+
+    def close(self, graph: rdflib.Graph) -> None:
+        graph.close()
+
+
+def _to_ox(term: Node) -> Any:
+    import pyoxigraph as ox
+
+    if isinstance(term, URIRef):
+        return ox.NamedNode(str(term))
+    if isinstance(term, BNode):
+        return ox.BlankNode(str(term))
+    if isinstance(term, Literal):
+        if term.language:
+            return ox.Literal(str(term), language=term.language)
+        if term.datatype:
+            return ox.Literal(str(term), datatype=ox.NamedNode(str(term.datatype)))
+        return ox.Literal(str(term))
+    raise BackendError(f"cannot store term {term!r}")
+
+
+class OxigraphBackend:
+    """A persistent Oxigraph (RocksDB) folder through oxrdflib; `location=None` is an in-memory Oxigraph."""
+
+    name = "oxigraph"
+    local = False
+
+    def open(self, location: str | None = None, **kw: Any) -> rdflib.Graph:
+        import pyoxigraph as ox
+        from oxrdflib import OxigraphStore
+
+        if location is None:
+            inner = ox.Store()
+        else:
+            folder = Path(location)
+            if folder.exists() and not folder.is_dir():
+                raise BackendError(f"{folder}: the oxigraph store location must be a folder")
+            folder.mkdir(parents=True, exist_ok=True)
+            try:
+                inner = ox.Store(str(folder))
+            except OSError as exc:
+                raise BackendError(f"{folder}: cannot open the oxigraph store ({exc})") from exc
+        return rdflib.Graph(store=OxigraphStore(store=inner), identifier=DATASET_DEFAULT_GRAPH_ID)
+
+    def add_many(self, graph: rdflib.Graph, triples: Sequence[Triple]) -> None:
+        import pyoxigraph as ox
+
+        default = ox.DefaultGraph()
+        inner = graph.store._inner  # the pyoxigraph.Store under oxrdflib
+        inner.extend([ox.Quad(_to_ox(s), _to_ox(p), _to_ox(o), default) for s, p, o in triples])
+
+    def close(self, graph: rdflib.Graph) -> None:
+        store = graph.store
+        if getattr(store, "_store", None) is not None:
+            store._store.flush()
+        graph.close()
+
+
+class SparqlBackend:
+    """A remote SPARQL 1.1 endpoint; `location` is the query URL, `update_endpoint` the update URL.
+
+    When no update URL is given, a query URL ending in `/query` or `/sparql` maps to `/update`."""
+
+    name = "sparql"
+    local = False
+    batch = 2000
+
+    def open(self, location: str | None = None, **kw: Any) -> rdflib.Graph:
+        from rdflib.plugins.stores.sparqlstore import SPARQLUpdateStore
+
+        if not location:
+            raise BackendError("the sparql backend needs the endpoint's query URL")
+        update = kw.get("update_endpoint") or _guess_update_url(location)
+        store = SPARQLUpdateStore(query_endpoint=location, update_endpoint=update, autocommit=True,
+                                  returnFormat="json")
+        return rdflib.Graph(store=store, identifier=DATASET_DEFAULT_GRAPH_ID)
+
+    def add_many(self, graph: rdflib.Graph, triples: Sequence[Triple]) -> None:
+        store = graph.store
+        nts = store.node_to_sparql  # rdflib's own term serialiser (escapes every term)
+        for start in range(0, len(triples), self.batch):
+            chunk = triples[start:start + self.batch]
+            body = "\n".join(f"{nts(s)} {nts(p)} {nts(o)} ." for s, p, o in chunk)
+            store.update(f"INSERT DATA {{ {body} }}")
+
+    def close(self, graph: rdflib.Graph) -> None:
+        graph.close()
+
+
+def _guess_update_url(query_url: str) -> str:
+    for tail in ("/query", "/sparql"):
+        if query_url.rstrip("/").endswith(tail):
+            return query_url.rstrip("/")[: -len(tail)] + "/update"
+    return query_url
+
+
+BACKENDS: MappingProxyType[str, type] = MappingProxyType({
+    "memory": MemoryBackend,
+    "oxigraph": OxigraphBackend,
+    "sparql": SparqlBackend,
+})
+
+
+def backend_names() -> list[str]:
+    """Names accepted by `get_backend`."""
+    return list(BACKENDS)
+
+
+def get_backend(name: str) -> StoreBackend:
+    """A fresh backend object for `name` (one of `backend_names()`)."""
+    try:
+        return BACKENDS[name]()
+    except KeyError:
+        raise BackendError(f"unknown backend {name!r}; choose one of {', '.join(BACKENDS)}") from None
+
+
+def iter_chunks(items: Iterable[Triple], size: int) -> Iterable[list[Triple]]:
+    """Split an iterable of triples into lists of at most `size`."""
+    chunk: list[Triple] = []
+    for item in items:
+        chunk.append(item)
+        if len(chunk) >= size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
