@@ -1,0 +1,124 @@
+"""Entity linking: a mention -> ranked graph entities, by exact label, normalised label, then fuzzy match.
+
+An optional `fallback` (mention, k) -> candidates hook, or a retrieval index, covers mentions that no label
+matches (e.g. embedding search)."""
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from rapidfuzz import fuzz, process
+from rdflib import URIRef
+
+from knowledge.labels import LabelIndex, normalise
+
+if TYPE_CHECKING:
+    from knowledge.graph import KnowledgeGraph
+
+#: score given to each kind of match (fuzzy scores are scaled into [0, FUZZY_MAX])
+EXACT_SCORE = 1.0
+NORMALISED_SCORE = 0.95
+FUZZY_MAX = 0.9
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """One entity a mention may refer to."""
+
+    iri: URIRef
+    label: str
+    score: float
+    method: str  # "exact" | "normalised" | "fuzzy" | a fallback's name
+
+
+@dataclass
+class LinkResult:
+    """Candidates for one mention, best first; `ambiguous` when several share the top score."""
+
+    mention: str
+    candidates: list[Candidate] = field(default_factory=list)
+
+    @property
+    def best(self) -> Candidate | None:
+        return self.candidates[0] if self.candidates else None
+
+    @property
+    def method(self) -> str | None:
+        return self.candidates[0].method if self.candidates else None
+
+    @property
+    def ambiguous(self) -> bool:
+        return len(self.candidates) > 1 and self.candidates[1].score >= self.candidates[0].score
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"mention": self.mention, "ambiguous": self.ambiguous,
+                "candidates": [{"iri": str(c.iri), "label": c.label, "score": round(c.score, 4),
+                                "method": c.method} for c in self.candidates]}
+
+
+Fallback = Callable[[str, int], list[Candidate]]
+
+
+class EntityLinker:
+    """Link mentions to entities of a KnowledgeGraph.
+
+    Order: exact label -> normalised label (case, accents, punctuation, spaces) -> rapidfuzz over normalised
+    labels (score >= `fuzzy_cutoff`). Lower stages fill the list up to `k`; every entity sharing the best
+    exact/normalised label is returned, even past `k`. When nothing matches, `fallback` (or `index`, a
+    KnowledgeIndex searched for kind "entity") is asked."""
+
+    def __init__(self, graph: "KnowledgeGraph", index: Any | None = None, *, fallback: Fallback | None = None,
+                 fuzzy_cutoff: float = 80.0) -> None:
+        self.graph = graph
+        self.index = index
+        self.fallback = fallback
+        self.fuzzy_cutoff = fuzzy_cutoff
+
+    def run(self, mention: str, k: int = 10) -> LinkResult:
+        """Candidates for `mention`, best first."""
+        text = mention.strip()
+        result = LinkResult(mention=mention)
+        if not text:
+            return result
+        labels = self.graph.labels()
+        seen: set[URIRef] = set()
+
+        def push(iri: URIRef, label: str, score: float, method: str) -> None:
+            if iri not in seen:
+                seen.add(iri)
+                result.candidates.append(Candidate(iri, label, score, method))
+
+        for iri in labels.exact(text):
+            push(iri, text, EXACT_SCORE, "exact")
+        for entry in labels.normalised(text):
+            push(entry.iri, entry.label, NORMALISED_SCORE, "normalised")
+        if len(result.candidates) < k:
+            self._fuzzy(labels, text, k, push)
+        if not result.candidates:
+            for cand in self._fallback(text, k):
+                push(cand.iri, cand.label, cand.score, cand.method)
+        strong = sum(1 for c in result.candidates if c.method in ("exact", "normalised"))
+        result.candidates.sort(key=lambda c: -c.score)
+        del result.candidates[max(k, strong):]
+        return result
+
+    def _fuzzy(self, labels: LabelIndex, text: str, k: int, push: Callable[..., None]) -> None:
+        key = normalise(text)
+        if not key:
+            return
+        matches = process.extract(key, labels.keys, scorer=fuzz.token_sort_ratio, limit=k,
+                                  score_cutoff=self.fuzzy_cutoff)
+        for found, score, _ in matches:
+            if found == key:
+                continue
+            for entry in labels.entries(found):
+                push(entry.iri, entry.label, FUZZY_MAX * score / 100.0, "fuzzy")
+
+    def _fallback(self, text: str, k: int) -> list[Candidate]:
+        if self.fallback is not None:
+            return list(self.fallback(text, k))
+        if self.index is not None:
+            hits = self.index.search(text, k=k, kind="entity")
+            return [Candidate(URIRef(h.iri), h.label, float(h.score), "embedding") for h in hits if h.iri]
+        return []
