@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import os
+from pathlib import Path
 from typing import Any
 
 from ui.app_render import TRACE_HEADERS, answers_markdown, proof_triples, subgraph_png, trace_rows
@@ -49,8 +50,8 @@ def turn_payload(service: ChatService, result: Any) -> dict[str, Any]:
 
 def _graph_summary(service: ChatService) -> tuple[str, list[list[Any]], list[list[str]]]:
     stats = service.stats()
-    text = (f"**{stats.triples:,} triples** · {stats.entities:,} entities · {stats.relations:,} relations · "
-            f"{stats.classes:,} classes")
+    text = (f"**{stats.triples:,} triples** · {stats.entities:,} entities · {len(stats.properties):,} relations · "
+            f"{len(stats.classes):,} classes ({', '.join(_tail(c) for c in list(stats.classes)[:8])})")
     props = [[p.label, str(p.iri), p.count, ", ".join(p.subject_roles), ", ".join(p.object_roles)]
              for p in service.properties()]
     triples = [list(t) for t in service.sample_triples()]
@@ -105,12 +106,17 @@ def build_app(service: ChatService) -> Any:
                 task = gr.Radio(["ner", "questions"], value="questions", label="Model")
                 epochs = gr.Slider(1, 20, value=2, step=1, label="Epochs")
             with gr.Row():
-                train_file = gr.File(label="Training file", file_types=list(TRAIN_SUFFIXES))
+                train_file = gr.File(label="Training file (CoNLL/JSONL for NER; MetaQA-style questions)",
+                                     file_types=list(TRAIN_SUFFIXES))
                 dev_file = gr.File(label="Dev file", file_types=list(TRAIN_SUFFIXES))
+            with gr.Row():
+                train_qtypes = gr.File(label="Training path labels (questions only: one qtype a line)",
+                                       file_types=[".txt"])
+                dev_qtypes = gr.File(label="Dev path labels (questions only)", file_types=[".txt"])
             with gr.Row():
                 train_button = gr.Button("Start training", variant="primary")
                 switch_button = gr.Button("Use the new model")
-            progress = gr.Slider(0, 100, value=0, label="Progress (%)", interactive=False)
+            progress = gr.HTML(_progress_html(0.0), elem_id="train-progress")
             train_info = gr.Markdown()
             metrics = gr.Dataframe(headers=["epoch", "metric", "value"], interactive=False)
             timer = gr.Timer(2.0)
@@ -187,11 +193,12 @@ def build_app(service: ChatService) -> Any:
                 return f"**Ingest failed, graph unchanged.**\n\n`{exc}`", gr.update()
             return f"**Ingested** {_report_text(report)}", _graph_summary(service)[0]
 
-        def start_training(kind: str, train: str | None, dev: str | None, n: float):
+        def start_training(kind: str, train: str | None, dev: str | None, n: float, train_q: str | None,
+                           dev_q: str | None):
             if not train or not dev:
                 return "**Choose a training file and a dev file.**"
             try:
-                service.start_training(kind, str(train), str(dev), int(n))
+                service.start_training(kind, str(train), str(dev), int(n), train_qtypes=train_q, dev_qtypes=dev_q)
             except (RuntimeError, ValueError) as exc:
                 return f"**Could not start:** {exc}"
             return f"Training the {kind} model…"
@@ -200,7 +207,7 @@ def build_app(service: ChatService) -> Any:
             status = service.training_status()
             rows = [[epoch, k, round(v, 4)] for epoch, m in status.history for k, v in m.items()]
             info = f"**{status.task or 'no job'}**: {status.state}. {status.message}" if status.task else ""
-            return round(100 * status.fraction, 1), info, rows
+            return _progress_html(status.fraction), info, rows
 
         def switch():
             status = service.training_status()
@@ -220,21 +227,33 @@ def build_app(service: ChatService) -> Any:
                           api_name="load_graph", concurrency_limit=1)
         ingest_button.click(ingest, [doc_files], [load_status, summary], api_name="ingest_documents",
                             concurrency_limit=1)
-        train_button.click(start_training, [task, train_file, dev_file, epochs], [train_info],
+        train_button.click(start_training, [task, train_file, dev_file, epochs, train_qtypes, dev_qtypes], [train_info],
                            api_name="start_training")
         timer.tick(poll, None, [progress, train_info, metrics], api_name="training_status", show_progress="hidden")
         switch_button.click(switch, None, [train_info], api_name="use_trained_model")
     return demo
 
 
+def _tail(iri: Any) -> str:
+    text = str(iri)
+    return text.rsplit("#", 1)[-1].rsplit("/", 1)[-1]
+
+
+def _progress_html(fraction: float) -> str:
+    pct = max(0.0, min(100.0, 100.0 * fraction))
+    return (f'<div style="display:flex;gap:.6em;align-items:center"><progress max="100" value="{pct:.0f}" '
+            f'style="flex:1;height:1.2em"></progress><span>{pct:.0f}%</span></div>')
+
+
 def _report_text(report: Any) -> str:
-    for attr in ("summary", "message"):
-        value = getattr(report, attr, None)
-        if isinstance(value, str) and value:
-            return value
-        if callable(value):
-            return str(value())
-    return str(report)
+    """A load/ingest report as one readable line (file names without upload folders)."""
+    data = report.to_dict() if hasattr(report, "to_dict") else {"result": str(report)}
+    parts = []
+    for key, value in data.items():
+        if key == "files" and isinstance(value, list):
+            value = ", ".join(Path(str(v)).name for v in value)
+        parts.append(f"{key.replace('_', ' ')}: {value}")
+    return " · ".join(parts)
 
 
 def launch(options: ServeOptions, *, block: bool = True) -> Any:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import queue
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -12,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from ui.app_locks import ReadWriteLock
-from ui.app_training import TrainingJob, TrainingStatus
+from ui.app_training import ProgressFn, TrainingJob, TrainingStatus
 
 GRAPH_SUFFIXES = (".ttl", ".nt", ".nq", ".trig", ".n3", ".rdf", ".owl", ".xml", ".jsonld", ".json",
                   ".txt", ".tsv", ".csv", ".gz")
@@ -178,21 +179,52 @@ class ChatService:
         return out
 
     # -- retraining ----------------------------------------------------------------------------------
-    def start_training(self, task: str, train_file: str, dev_file: str, epochs: int) -> TrainingStatus:
-        """Start retraining the NER or question model in the background (one job at a time)."""
+    def models_dir(self) -> Path:
+        """Where retrained models are written (the cache folder, else ~/.cache/kgreason/models)."""
+        root = Path(self.options.cache) if self.options.cache else Path.home() / ".cache" / "kgreason"
+        return root / "models"
+
+    def start_training(self, task: str, train_file: str, dev_file: str, epochs: int,
+                       train_qtypes: str | None = None, dev_qtypes: str | None = None,
+                       base: str | None = None, limit: int | None = None) -> TrainingStatus:
+        """Start retraining the `ner` or `questions` model in a background thread (one job at a time).
+
+        Question files need their path labels (qtype files) unless they sit beside the data."""
+        if task not in ("ner", "questions"):
+            raise ValueError(f"unknown model {task!r}: choose 'ner' or 'questions'")
         if self._job is not None and self._job.running():
             raise RuntimeError("a training job is already running")
+        from finetune.train import TrainingArguments
 
-        def target(progress: Any) -> str:
-            model_dir = self.coordinator.retrain(task, train_file, dev_file, epochs=epochs,
-                                                 on_epoch_end=progress)
-            return str(model_dir)
+        out = self.models_dir() / f"{task}-{time.strftime('%Y%m%d-%H%M%S')}"
+        args = TrainingArguments(epochs=epochs, progress=False)
+
+        def target(progress: ProgressFn) -> str:
+            def on_epoch_end(metrics: dict) -> None:
+                flat = {k: v for k, v in metrics.items() if isinstance(v, (int, float)) and k != "epoch"}
+                progress(int(metrics.get("epoch", 0)), epochs, flat)
+
+            if task == "ner":
+                from finetune.ner import NerTrainer
+
+                run = NerTrainer(args, base=base).run(train_file, dev_file, out, limit=limit,
+                                                      on_epoch_end=on_epoch_end, command="kgreason serve")
+            else:
+                from finetune.questions import QuestionTrainer
+
+                run = QuestionTrainer(args, base=base).run(train_file, train_qtypes, dev_file, dev_qtypes, out,
+                                                           limit=limit, on_epoch_end=on_epoch_end,
+                                                           command="kgreason serve")
+            return str(run.out)
 
         self._job = TrainingJob(task, target, epochs).start()
         return self._job.status()
 
     def training_status(self) -> TrainingStatus:
         return self._job.status() if self._job is not None else TrainingStatus()
+
+    def join_training(self, timeout: float | None = None) -> TrainingStatus:
+        return self._job.join(timeout) if self._job is not None else TrainingStatus()
 
     def activate(self, task: str, model_dir: str) -> None:
         """Switch the active model for `task` to the one in `model_dir`."""
