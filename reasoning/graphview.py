@@ -145,7 +145,7 @@ class ViewCache:
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._key: tuple[int, int, int] | None = None
+        self._key: tuple[int, int, int, int] | None = None
         self._view: GraphView | None = None
         self._extra: list[Triple] = []
 
@@ -157,7 +157,7 @@ class ViewCache:
 
     def get(self, graph: object) -> GraphView:
         rdf = as_rdf(graph)
-        key = (id(rdf), len(rdf), len(self._extra))
+        key = (id(rdf), len(rdf), int(getattr(graph, "version", 0)), len(self._extra))
         with self._lock:
             if self._view is None or self._key != key:
                 self._view = GraphView.build(rdf, self._extra)

@@ -1,0 +1,69 @@
+"""The one validated configuration of the QA pipeline; the CLI and the app only fill it."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from knowledge.errors import InputError, MissingFileError
+
+GRAPH_KINDS = ("demo", "files", "store", "endpoint")
+CLOSURES = (None, "rdfs", "owlrl", "rdfs+owlrl")
+
+
+@dataclass(frozen=True)
+class GraphSource:
+    """Where the graph comes from: the bundled movie graph, files, an oxigraph folder or a SPARQL endpoint."""
+
+    kind: str = "demo"
+    paths: tuple[Path, ...] = ()
+    location: str | None = None
+    format: str | None = None
+    delimiter: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.kind not in GRAPH_KINDS:
+            raise InputError(f"unknown graph source {self.kind!r}; choose one of {', '.join(GRAPH_KINDS)}")
+        if self.kind == "files":
+            if not self.paths:
+                raise InputError("graph source 'files' needs at least one file")
+            for p in self.paths:
+                if not Path(p).is_file():
+                    raise MissingFileError("graph file not found", path=p)
+        if self.kind in ("store", "endpoint") and not self.location:
+            raise InputError(f"graph source {self.kind!r} needs a location")
+
+
+@dataclass(frozen=True)
+class KGReasonConfig:
+    """Graph source, models, index, rules and run-time limits for one Coordinator.
+
+    `question_model`: a model folder, "auto" (the shipped model when present) or None (zero-shot planning).
+    `ner_model`: optional NER folder whose spans add entity mentions. `index_dir`: optional retrieval index."""
+
+    graph: GraphSource = field(default_factory=GraphSource)
+    question_model: str | Path | None = "auto"
+    ner_model: str | Path | None = None
+    index_dir: Path | None = None
+    rules: tuple[Path, ...] = ()
+    bundled_rules: bool = False
+    closure: str | None = None
+    agent_timeout_s: float = 10.0
+    device: str | None = None
+    max_hops: int = 3
+    zero_shot_embeddings: bool = False
+    max_answers: int = 200
+
+    def __post_init__(self) -> None:
+        if self.closure not in CLOSURES:
+            raise InputError(f"unknown closure {self.closure!r}; choose rdfs, owlrl or rdfs+owlrl")
+        if not 1 <= self.max_hops <= 3:
+            raise InputError("max_hops must be 1, 2 or 3")
+        if self.agent_timeout_s <= 0:
+            raise InputError("agent_timeout_s must be positive")
+        for p in self.rules:
+            if not Path(p).is_file():
+                raise MissingFileError("rules file not found", path=p)
+        for name in ("question_model", "ner_model", "index_dir"):
+            value = getattr(self, name)
+            if value not in (None, "auto") and not Path(value).exists():
+                raise MissingFileError(f"{name.replace('_', ' ')} folder not found", path=value)

@@ -1,0 +1,144 @@
+"""Runs the agents over a blackboard: independent agents concurrently, each under a timeout; a failing or
+slow agent degrades the answer with an explanation instead of crashing the turn."""
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
+from typing import Any
+
+from agents.config import KGReasonConfig
+from agents.messages import Blackboard, StepRecord, TurnResult
+from agents.roles import Agent, Answerer, Extractor, Linker, Planner, Reasoner, Retriever
+from agents.runtime import Runtime
+from agents.session import Session
+from reasoning.ranking import Topic
+
+
+class Coordinator:
+    """Extractor -> (Linker || Retriever) -> Planner -> Reasoner -> Answerer, with a trace of every step."""
+
+    def __init__(self, config: KGReasonConfig | None = None, graph: Any | None = None,
+                 runtime: Runtime | None = None) -> None:
+        self.config = config or KGReasonConfig()
+        self.runtime = runtime or Runtime(self.config, graph)
+        rt = self.runtime
+        self.stages: list[list[tuple[Agent, str]]] = [
+            [(Extractor(rt), "extraction")],
+            [(Linker(rt), "links"), (Retriever(rt), "retrieval")],
+            [(Planner(rt), "plans")],
+            [(Reasoner(rt), "ranking")],
+            [(Answerer(rt), "answers")],
+        ]
+        self._pool: ThreadPoolExecutor | None = None
+
+    @property
+    def graph(self) -> Any:
+        return self.runtime.graph
+
+    def warm_up(self) -> None:
+        """Open the graph, build the adjacency view (and derived rules) and load models now."""
+        self.runtime.view()
+        if self.runtime.parser is not None:
+            self.runtime.parser.run(["warm up"])
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=False, cancel_futures=True)
+            self._pool = None
+
+    def __enter__(self) -> "Coordinator":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _executor(self) -> ThreadPoolExecutor:
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="kgreason-agent")
+        return self._pool
+
+    def run(self, question: str, session: Session | None = None) -> TurnResult:
+        return self._turn(question, session, None)
+
+    def run_batch(self, questions: Sequence[str]) -> list[TurnResult]:
+        """Answer many questions: the question model runs once over the whole batch; the rest is `run`."""
+        parsed: list[Any] = [None] * len(questions)
+        parser = self.runtime.parser
+        if parser is not None and questions:
+            parsed = list(parser.run(list(questions)))
+        return [self._turn(q, None, p) for q, p in zip(questions, parsed)]
+
+    def _turn(self, question: str, session: Session | None, parsed: Any) -> TurnResult:
+        t0 = time.perf_counter()
+        bb = Blackboard(question=question, session=session, parsed=parsed)
+        trace: list[StepRecord] = []
+        for stage in self.stages:
+            futures = [(agent, field, self._executor().submit(self._timed, agent.step, bb)) for agent, field in stage]
+            for agent, field, fut in futures:
+                record = self._collect(agent, field, fut, bb)
+                trace.append(record)
+        found = bool(bb.answers)
+        ranking = bb.ranking
+        if session is not None:
+            topic = ranking.topic if ranking else None
+            session.remember(question, topic, [Topic(a.iri, a.label, "") for a in bb.answers])
+        reply = bb.reply
+        if bb.notes:
+            reply += "\n" + "\n".join(f"(note: {n})" for n in bb.notes)
+        return TurnResult(question, bb.answers, reply, found, trace,
+                          topic=ranking.topic.label if ranking and ranking.topic else None,
+                          path=ranking.plan.label if ranking and ranking.plan else None,
+                          derivations=dict(ranking.explanations) if ranking else {},
+                          ms=(time.perf_counter() - t0) * 1000)
+
+    @staticmethod
+    def _timed(fn: Callable[[Blackboard], Any], bb: Blackboard) -> tuple[Any, float]:
+        t = time.perf_counter()
+        out = fn(bb)
+        return out, (time.perf_counter() - t) * 1000
+
+    def _collect(self, agent: Agent, field: str, fut: Any, bb: Blackboard) -> StepRecord:
+        summary_in = _summarise_input(agent.name, bb)
+        try:
+            out, ms = fut.result(timeout=self.config.agent_timeout_s)
+        except FutureTimeout:
+            bb.notes.append(f"the {agent.name} took longer than {self.config.agent_timeout_s:g} s and was skipped")
+            return StepRecord(agent.name, summary_in, "timeout", self.config.agent_timeout_s * 1000, "timeout")
+        except Exception as exc:  # an agent's failure degrades the turn, never crashes it
+            bb.notes.append(f"the {agent.name} failed ({type(exc).__name__}: {exc})")
+            return StepRecord(agent.name, summary_in, f"{type(exc).__name__}: {exc}", 0.0, "error")
+        if field == "answers":
+            bb.answers, bb.reply = out
+        else:
+            setattr(bb, field, out)
+        return StepRecord(agent.name, summary_in, _summarise_output(field, out), round(ms, 3), "ok")
+
+
+def _summarise_input(agent: str, bb: Blackboard) -> str:
+    if agent in ("extractor", "retriever"):
+        return bb.question[:120]
+    if agent == "linker":
+        return f"{len(bb.extraction.mentions) if bb.extraction else 0} mentions"
+    if agent == "planner":
+        return f"{len(bb.links.topics) if bb.links else 0} topics"
+    if agent == "reasoner":
+        return f"{len(bb.plans.pairs) if bb.plans else 0} plans"
+    return f"{len(bb.ranking.answers) if bb.ranking else 0} candidates"
+
+
+def _summarise_output(field: str, out: Any) -> str:
+    if field == "extraction":
+        return "; ".join([f"mention '{m.text}' ({m.source} {m.score:.2f})" for m in out.mentions[:3]]
+                         + [f"path {lab} ({p:.2f})" for lab, p in out.path_labels[:2]]) or "nothing"
+    if field == "links":
+        return ", ".join(f"{t.label} ({t.link_score:.2f})" for t in out.topics[:4]) or "no entity"
+    if field == "retrieval":
+        return f"{len(out.facts)} facts, {len(out.passages)} passages"
+    if field == "plans":
+        return ", ".join(f"{p.label} ({p.score:.2f})" for _, p in out.pairs[:3]) or "no plan"
+    if field == "ranking":
+        return f"{len(out.answers)} answers via {out.plan.label if out.plan else out.missing}"
+    answers, _ = out
+    return f"{len(answers)} verified answers"

@@ -1,0 +1,105 @@
+"""Typed messages the agents exchange on the blackboard, and what a turn returns."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from rdflib.term import Node
+
+from reasoning.graphview import Triple
+from reasoning.planner import Mention, PlanCandidate
+from reasoning.provenance import Derivation
+from reasoning.ranking import FactHit, RankingResult, Topic
+
+
+@dataclass
+class Extraction:
+    """Extractor -> Linker: entity mentions and (when a question model ran) its ranked path labels."""
+
+    mentions: list[Mention] = field(default_factory=list)
+    path_labels: list[tuple[str, float]] = field(default_factory=list)
+    model: str = "none"
+
+
+@dataclass
+class Links:
+    """Linker -> Planner: linked topic entities; mentions that matched nothing."""
+
+    topics: list[Topic] = field(default_factory=list)
+    unresolved: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Plans:
+    """Planner -> Reasoner: (topic, path) pairs to try."""
+
+    pairs: list[tuple[Topic, PlanCandidate]] = field(default_factory=list)
+
+
+@dataclass
+class Retrieval:
+    """Retriever -> Reasoner: facts from the vector index (empty when no index is configured)."""
+
+    facts: list[FactHit] = field(default_factory=list)
+    passages: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Answer:
+    iri: Node
+    label: str
+    score: float
+    proofs: list[tuple[Triple, ...]]
+    verified: bool = True
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"iri": str(self.iri), "label": self.label, "score": self.score,
+                "proofs": [[[str(x) for x in t] for t in proof] for proof in self.proofs],
+                "verified": self.verified}
+
+
+@dataclass
+class StepRecord:
+    agent: str
+    input_summary: str
+    output_summary: str
+    ms: float
+    status: str  # "ok" | "error" | "timeout" | "skipped"
+
+
+@dataclass
+class Blackboard:
+    """Everything one turn knows; each agent reads some fields and its output fills one."""
+
+    question: str
+    session: Any = None  # agents.session.Session
+    parsed: Any = None  # a ParsedQuestion computed ahead (batched runs)
+    extraction: Extraction | None = None
+    links: Links | None = None
+    plans: Plans | None = None
+    retrieval: Retrieval | None = None
+    ranking: RankingResult | None = None
+    answers: list[Answer] = field(default_factory=list)
+    reply: str = ""
+    notes: list[str] = field(default_factory=list)
+
+
+@dataclass
+class TurnResult:
+    question: str
+    answers: list[Answer]
+    reply: str
+    found: bool
+    trace: list[StepRecord]
+    topic: str | None = None
+    path: str | None = None
+    derivations: dict[Triple, Derivation] = field(default_factory=dict)
+    ms: float = 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"question": self.question, "found": self.found, "reply": self.reply, "topic": self.topic,
+                "path": self.path, "answers": [a.to_dict() for a in self.answers],
+                "derivations": [{"triple": [str(x) for x in t], "rule": d.rule,
+                                 "premises": [[str(x) for x in p] for p in d.premises]}
+                                for t, d in self.derivations.items()],
+                "trace": [vars(s) for s in self.trace], "ms": round(self.ms, 3)}

@@ -1,0 +1,194 @@
+"""One agent per role; each reads the blackboard in `step` and returns its typed message."""
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from agents.messages import Answer, Blackboard, Extraction, Links, Plans, Retrieval
+from agents.runtime import Runtime
+from reasoning.planner import STOPWORDS, Mention, PlanCandidate, lookup_label, steps_for_label
+from reasoning.ranking import FactHit, RankingResult, Topic
+
+
+class Agent:
+    name = "agent"
+
+    def __init__(self, runtime: Runtime) -> None:
+        self.rt = runtime
+
+    def step(self, bb: Blackboard) -> Any:  # pragma: no cover - interface
+        raise NotImplementedError
+
+
+class Extractor(Agent):
+    """Question model span + path labels (or NER spans), plus longest-match mentions of graph labels."""
+
+    name = "extractor"
+
+    def step(self, bb: Blackboard) -> Extraction:
+        out = Extraction()
+        parsed = bb.parsed
+        if parsed is None and self.rt.parser is not None:
+            parsed = self.rt.parser.run([bb.question])[0]
+        if parsed is not None:
+            out.model = "question"
+            out.path_labels = list(parsed.paths)
+            if parsed.mention:
+                out.mentions.append(Mention(parsed.mention, parsed.start, parsed.end, float(parsed.span_score),
+                                            "model"))
+        elif self.rt.ner is not None:
+            out.model = "ner"
+            for span in self.rt.ner.run([bb.question])[0]:
+                out.mentions.append(Mention(span.text, span.start, span.end, float(span.score), "model"))
+        weight = 0.5 if out.mentions else 1.0
+        for m in self.rt.detector.run(bb.question, self.rt.view()):
+            if not any(x.text.lower() == m.text.lower() for x in out.mentions):
+                out.mentions.append(Mention(m.text, m.start, m.end, m.score * weight, m.source, m.nodes))
+        if not out.mentions:
+            out.mentions.extend(_name_guesses(bb.question))
+        return out
+
+
+_PROPER = re.compile(r"(?<![\w'])(?:[A-Z0-9][\w'&.-]*)(?:\s+(?:[A-Z0-9][\w'&.-]*|of|the|de|and))*(?:\s+[A-Z0-9][\w'&.-]*)?")
+
+
+def _name_guesses(question: str) -> list[Mention]:
+    """Capitalised word runs (not the first word) as last-resort mentions, so a reply can name what is missing."""
+    out = []
+    for m in _PROPER.finditer(question):
+        text = m.group().strip(" ?.!,")
+        if m.start() == 0:
+            first, _, rest = text.partition(" ")
+            if not rest:
+                continue
+            text = rest if first.lower() in STOPWORDS else text
+        if text:
+            out.append(Mention(text, question.find(text), question.find(text) + len(text), 0.3, "guess"))
+    return out
+
+
+class Linker(Agent):
+    """Mentions -> graph entities (exact label, then the knowledge linker's fuzzy match); follow-ups add
+    the previous turn's entities."""
+
+    name = "linker"
+
+    def step(self, bb: Blackboard) -> Links:
+        view = self.rt.view()
+        mentions = bb.extraction.mentions if bb.extraction else self.rt.detector.run(bb.question, view)
+        links = Links()
+        seen: set = set()
+        for m in mentions:
+            nodes = m.nodes or lookup_label(m.text, view)
+            scored = [(n, 1.0) for n in nodes]
+            if not scored:
+                result = self.rt.linker.run(m.text, k=3)
+                scored = [(c.iri, float(c.score)) for c in result.candidates]
+            if not scored:
+                links.unresolved.append(m.text)
+            for node, score in scored:
+                if node not in seen:
+                    seen.add(node)
+                    links.topics.append(Topic(node, view.label(node), m.text, m.score, score))
+        if bb.session is not None and bb.session.is_follow_up(bb.question):
+            for t in bb.session.referents():
+                if t.node not in seen:
+                    seen.add(t.node)
+                    links.topics.append(t)
+        return links
+
+
+class Retriever(Agent):
+    """Facts similar to the question from the vector index (skipped when no index is configured)."""
+
+    name = "retriever"
+
+    def step(self, bb: Blackboard) -> Retrieval:
+        index = self.rt.index
+        if index is None:
+            return Retrieval()
+        out = Retrieval()
+        for hit in index.search(bb.question, k=10):
+            if getattr(hit, "triple", None):
+                out.facts.append(FactHit(tuple(hit.triple), float(hit.score)))  # type: ignore[arg-type]
+            elif getattr(hit, "text", None):
+                out.passages.append(hit.text)
+        return out
+
+
+class Planner(Agent):
+    """(topic, path) pairs: the question model's labels mapped through role words, else zero-shot paths."""
+
+    name = "planner"
+    max_topics = 4
+
+    def step(self, bb: Blackboard) -> Plans:
+        view = self.rt.view()
+        topics = bb.links.topics[: self.max_topics] if bb.links else []
+        labels = bb.extraction.path_labels if bb.extraction else []
+        model_plans = []
+        for label, prob in labels:
+            steps = steps_for_label(label, view)
+            if steps:
+                model_plans.append(PlanCandidate(steps, label, float(prob), "model"))
+        pairs: list[tuple[Topic, PlanCandidate]] = []
+        for topic in topics:
+            if model_plans:
+                pairs.extend((topic, p) for p in model_plans)
+            else:
+                pairs.extend((topic, p) for p in self.rt.zero_shot.run(bb.question, view, topic.node,
+                                                                         topic.mention, limit=6))
+        return Plans(pairs)
+
+
+class Reasoner(Agent):
+    """Executes plans best-first over the graph (rule-derived triples included); retrieved facts as fallback."""
+
+    name = "reasoner"
+
+    def step(self, bb: Blackboard) -> RankingResult:
+        facts = bb.retrieval.facts if bb.retrieval else []
+        return self.rt.ranker.run(self.rt.view(), bb.plans.pairs if bb.plans else [], facts)
+
+
+class Answerer(Agent):
+    """Verifies every answer's proof triples against the graph and writes the reply with the proof."""
+
+    name = "answerer"
+    shown = 10
+
+    def step(self, bb: Blackboard) -> tuple[list[Answer], str]:
+        ranking = bb.ranking
+        if ranking is None or not ranking.answers:
+            return [], self._missing(bb)
+        rdf = self.rt.graph.rdf
+        derived = self.rt.derivations
+        answers: list[Answer] = []
+        for a in ranking.answers:
+            proofs = [p for p in a.proofs if all(t in rdf or t in derived for t in p)]
+            if proofs:
+                answers.append(Answer(a.node, a.label, a.score, proofs))
+        if not answers:
+            return [], "I found candidate answers but none of their proofs hold in the graph."
+        view = self.rt.view()
+        names = ", ".join(a.label for a in answers[: self.shown])
+        more = f" (and {len(answers) - self.shown} more)" if len(answers) > self.shown else ""
+        lines = [f"{names}{more}."]
+        for a in answers[: min(3, self.shown)]:
+            chain = "; ".join(f"{view.label(s)} —{view.property_label(p)}→ {view.label(o)}" for s, p, o in a.proofs[0])
+            lines.append(f"  {a.label}: {chain}")
+        for t, d in list(ranking.explanations.items())[:3]:
+            lines.append(f"  ({view.label(t[0])} {view.property_label(t[1])} {view.label(t[2])} by rule {d.rule})")
+        return answers, "\n".join(lines)
+
+    @staticmethod
+    def _missing(bb: Blackboard) -> str:
+        if bb.links is None or not bb.links.topics:
+            unresolved = bb.links.unresolved if bb.links else []
+            mentions = unresolved or ([m.text for m in bb.extraction.mentions] if bb.extraction else [])
+            if mentions:
+                return f"I found no entity named '{mentions[0]}' in the graph."
+            return "I found no entity of the graph in the question."
+        if bb.ranking is not None and bb.ranking.missing:
+            return f"No answer: {bb.ranking.missing}."
+        return "No answer: I could not plan a path from " + bb.links.topics[0].label + "."

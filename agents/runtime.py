@@ -1,0 +1,144 @@
+"""Shared, lazily created resources of one Coordinator: graph, adjacency view, models, index, rules."""
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+from typing import Any
+
+from agents.config import KGReasonConfig
+from reasoning.graphview import GraphView, Triple, ViewCache
+from reasoning.paths import PathReasoner
+from reasoning.planner import EntityDetector, ZeroShotPlanner
+from reasoning.provenance import Derivation
+from reasoning.ranking import AnswerRanker
+
+
+class Runtime:
+    """Opens what the config names on first use; thread-safe so concurrent agents share one copy."""
+
+    def __init__(self, config: KGReasonConfig, graph: Any | None = None) -> None:
+        self.config = config
+        self._graph = graph
+        self._lock = threading.RLock()
+        self._made: dict[str, Any] = {}
+        self.views = ViewCache()
+        self.derivations: dict[Triple, Derivation] = {}
+        self._rules_done = False
+        self.detector = EntityDetector()
+
+    def _once(self, name: str, make):  # type: ignore[no-untyped-def]
+        with self._lock:
+            if name not in self._made:
+                self._made[name] = make()
+            return self._made[name]
+
+    @property
+    def graph(self) -> Any:
+        with self._lock:
+            if self._graph is None:
+                self._graph = self._open_graph()
+            return self._graph
+
+    def _open_graph(self) -> Any:
+        from knowledge.graph import KnowledgeGraph
+
+        src = self.config.graph
+        if src.kind == "demo":
+            return KnowledgeGraph.demo()
+        if src.kind == "files":
+            kg = KnowledgeGraph.open("memory")
+            kg.load(list(src.paths), format=src.format, delimiter=src.delimiter)
+            return kg
+        if src.kind == "store":
+            return KnowledgeGraph.open("oxigraph", src.location)
+        return KnowledgeGraph.open("sparql", src.location)
+
+    def view(self) -> GraphView:
+        """The adjacency view, with rule-derived triples once rules are configured."""
+        graph = self.graph
+        with self._lock:
+            if not self._rules_done:
+                self._rules_done = True
+                self._apply_rules(graph)
+        return self.views.get(graph)
+
+    def _apply_rules(self, graph: Any) -> None:
+        from reasoning.rules import RuleEngine, RuleSet, owl_closure, write_derived
+
+        cfg = self.config
+        sets = [RuleSet.load(p) for p in cfg.rules] + ([RuleSet.bundled()] if cfg.bundled_rules else [])
+        derived: list[Triple] = []
+        if cfg.closure:
+            derived.extend(owl_closure(graph, cfg.closure))
+        base = GraphView.build(graph, derived)
+        for rs in sets:
+            result = RuleEngine(rs).run(base)
+            base.add_triples(result.derived)
+            derived.extend(result.derived)
+            self.derivations.update(result.derivations)
+        if derived:
+            write_derived(graph, derived)
+            self.views.set_extra(derived)
+
+    @property
+    def reasoner(self) -> PathReasoner:
+        return self._once("reasoner", lambda: PathReasoner(self.views, self.derivations))
+
+    @property
+    def ranker(self) -> AnswerRanker:
+        return self._once("ranker", lambda: AnswerRanker(self.reasoner, max_answers=self.config.max_answers))
+
+    @property
+    def parser(self) -> Any | None:
+        """The question model, or None when the config asks for zero-shot planning (or none is shipped)."""
+        def make() -> Any | None:
+            from finetune.questions import SHIPPED_QUESTIONS, QuestionParser
+
+            choice = self.config.question_model
+            if choice is None:
+                return None
+            folder = SHIPPED_QUESTIONS if choice == "auto" else Path(choice)
+            if choice == "auto" and not (folder / "model_card.json").is_file():
+                return None
+            return QuestionParser(folder, device=self.config.device)
+        return self._once("parser", make)
+
+    @property
+    def ner(self) -> Any | None:
+        def make() -> Any | None:
+            if self.config.ner_model is None:
+                return None
+            from finetune.ner import NerTagger
+
+            return NerTagger(self.config.ner_model, device=self.config.device)
+        return self._once("ner", make)
+
+    @property
+    def linker(self) -> Any:
+        def make() -> Any:
+            from knowledge.linker import EntityLinker
+
+            return EntityLinker(self.graph)
+        return self._once("linker", make)
+
+    @property
+    def index(self) -> Any | None:
+        def make() -> Any | None:
+            if self.config.index_dir is None:
+                return None
+            from knowledge.retrieval import KnowledgeIndex  # type: ignore[import-not-found]
+
+            return KnowledgeIndex.open(self.config.index_dir, graph=self.graph)
+        return self._once("index", make)
+
+    @property
+    def zero_shot(self) -> ZeroShotPlanner:
+        def make() -> ZeroShotPlanner:
+            encode = None
+            if self.config.zero_shot_embeddings:
+                from knowledge.embeddings import Embedder
+
+                embedder = Embedder()
+                encode = embedder.encode
+            return ZeroShotPlanner(max_hops=self.config.max_hops, encode=encode)
+        return self._once("zero_shot", make)
