@@ -59,8 +59,10 @@ class Coordinator:
             self._pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="kgreason-agent")
         return self._pool
 
-    def run(self, question: str, session: Session | None = None) -> TurnResult:
-        return self._turn(question, session, None)
+    def run(self, question: str, session: Session | None = None,
+            on_step: Callable[[StepRecord], None] | None = None) -> TurnResult:
+        """Answer one question; `on_step` (optional) gets each StepRecord as soon as its agent finishes."""
+        return self._turn(question, session, None, on_step)
 
     def run_batch(self, questions: Sequence[str]) -> list[TurnResult]:
         """Answer many questions: the question model runs once over the whole batch; the rest is `run`."""
@@ -70,7 +72,8 @@ class Coordinator:
             parsed = list(parser.run(list(questions)))
         return [self._turn(q, None, p) for q, p in zip(questions, parsed)]
 
-    def _turn(self, question: str, session: Session | None, parsed: Any) -> TurnResult:
+    def _turn(self, question: str, session: Session | None, parsed: Any,
+              on_step: Callable[[StepRecord], None] | None = None) -> TurnResult:
         t0 = time.perf_counter()
         bb = Blackboard(question=question, session=session, parsed=parsed)
         trace: list[StepRecord] = []
@@ -79,6 +82,8 @@ class Coordinator:
             for agent, field, fut in futures:
                 record = self._collect(agent, field, fut, bb)
                 trace.append(record)
+                if on_step is not None:
+                    on_step(record)
         found = bool(bb.answers)
         ranking = bb.ranking
         if session is not None:
