@@ -170,11 +170,9 @@ def parse_rdf(data: bytes, path: Path, fmt: str) -> list[Triple]:
         raise ParseError(f"invalid {fmt}: {message}", path, line, column) from exc
     except ValueError as exc:
         raise ParseError(f"invalid {fmt}: {exc}", path) from exc
-    out: list[Triple] = []
-    to_rdflib = _OxConverter()
+    conv = _OxConverter()
     try:
-        for q in quads:
-            out.append((to_rdflib(q.subject), to_rdflib(q.predicate), to_rdflib(q.object)))
+        out = [(conv(q.subject), conv(q.predicate), conv(q.object)) for q in quads]
     except TypeError as exc:
         raise ParseError(str(exc), path) from exc
     return out
@@ -194,20 +192,31 @@ def _xml_error_position(data: bytes) -> tuple[int | None, int | None]:
 
 
 class _OxConverter:
-    """pyoxigraph term -> rdflib term (xsd:string literals become plain literals, as rdflib expects)."""
+    """pyoxigraph term -> rdflib term (xsd:string literals become plain literals, as rdflib expects).
 
-    def __call__(self, term: object) -> Node:
+    IRIs are cached: a graph repeats few distinct IRIs many times, and URIRef creation dominates parsing."""
+
+    def __init__(self) -> None:
         import pyoxigraph as ox
 
-        if isinstance(term, ox.NamedNode):
-            return URIRef(term.value)
-        if isinstance(term, ox.BlankNode):
-            return BNode(term.value)
+        self._ox = ox
+        self._iris: dict[str, URIRef] = {}
+
+    def __call__(self, term: object) -> Node:
+        ox = self._ox
+        if type(term) is ox.NamedNode:
+            value = term.value
+            iri = self._iris.get(value)
+            if iri is None:
+                iri = self._iris[value] = URIRef(value)
+            return iri
         if isinstance(term, ox.Literal):
             if term.language:
                 return Literal(term.value, lang=term.language)
             dt = term.datatype.value
             return Literal(term.value) if dt == _XSD_STRING else Literal(term.value, datatype=URIRef(dt))
+        if isinstance(term, ox.BlankNode):
+            return BNode(term.value)
         raise TypeError(f"unsupported RDF term {term!r} (RDF-star triple terms are not supported)")
 
 
