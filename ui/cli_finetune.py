@@ -1,1 +1,124 @@
-"""CLI verbs (to be filled)."""
+"""`kgreason finetune ner|questions|split-questions` and `kgreason evaluate ner|questions`."""
+from __future__ import annotations
+
+import json
+import shlex
+import sys
+from pathlib import Path
+from typing import List, Optional
+
+import typer
+
+from ui.cli import evaluate_app, finetune_app
+from ui.errors import fail
+
+
+def _args(epochs: int, lr: Optional[float], batch_size: int, adapter: str, seed: int, max_steps: int,
+          max_length: int, context: int, patience: int, device: Optional[str]):
+    from finetune.train import TrainingArguments
+
+    if adapter not in ("lora", "full"):
+        raise fail(f"--adapter must be lora or full, got {adapter!r}")
+    return TrainingArguments(epochs=epochs, lr=lr if lr is not None else (5e-4 if adapter == "lora" else 1e-4),
+                             batch_size=batch_size, adapter=adapter, seed=seed, max_steps=max_steps,
+                             max_length=max_length, context=context, patience=patience, device=device)
+
+
+def _guard(fn):
+    from finetune.errors import DataError, ModelError
+
+    try:
+        return fn()
+    except (DataError, ModelError, FileNotFoundError) as exc:
+        raise fail(str(exc)) from None
+
+
+def _emit(obj: dict, out: Optional[Path]) -> None:
+    text = json.dumps(obj, indent=1)
+    typer.echo(text)
+    if out is not None:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(text + "\n", encoding="utf-8")
+
+
+def _command() -> str:
+    return "kgreason " + " ".join(shlex.quote(a) for a in sys.argv[1:])
+
+
+@finetune_app.command("ner")
+def finetune_ner(train: Path = typer.Option(..., help="CoNLL or JSONL training file"),
+                 dev: Path = typer.Option(..., help="CoNLL or JSONL dev file (evaluated every epoch)"),
+                 out: Path = typer.Option(..., help="folder for the fine-tuned model"),
+                 base: Optional[str] = typer.Option(None, help="base encoder folder or cached name"),
+                 epochs: int = 3, lr: Optional[float] = typer.Option(None, help="default 5e-4 (lora) / 1e-4 (full)"),
+                 batch_size: int = 32, adapter: str = "lora", seed: int = 0, max_steps: int = 0,
+                 max_length: int = 256, context: int = typer.Option(64, help="document-context sub-tokens per side"),
+                 patience: int = 2, limit: int = typer.Option(0, help="use only the first N training sentences"),
+                 dev_limit: int = 0, repair: bool = typer.Option(False, help="fix I- tags that start an entity"),
+                 device: Optional[str] = None) -> None:
+    """Fine-tune the document NER model (token classification, LoRA by default)."""
+    from finetune.ner import NerTrainer
+
+    args = _args(epochs, lr, batch_size, adapter, seed, max_steps, max_length, context, patience, device)
+    run = _guard(lambda: NerTrainer(args, base).run(train, dev, out, limit=limit or None, dev_limit=dev_limit or None,
+                                                    repair=repair, command=_command()))
+    best = {k: v for k, v in run.result.best.items() if k != "per_type"}
+    _emit({"out": str(run.out), "best": best, "seconds": run.card["seconds"],
+           "train_tokens_per_second": run.card["train_tokens_per_second"]}, None)
+
+
+@finetune_app.command("questions")
+def finetune_questions(train: Path = typer.Option(..., help="questions file: `q with [entity]<TAB>answers`"),
+                       qtypes: Optional[Path] = typer.Option(None, help="path labels, one a line (default <stem>_qtype.txt)"),
+                       dev: Path = typer.Option(...), dev_qtypes: Optional[Path] = None,
+                       out: Path = typer.Option(...), base: Optional[str] = None, epochs: int = 3,
+                       lr: Optional[float] = None, batch_size: int = 64, adapter: str = "lora", seed: int = 0,
+                       max_steps: int = 0, max_length: int = 64, patience: int = 2, limit: int = 0, dev_limit: int = 0,
+                       device: Optional[str] = None) -> None:
+    """Fine-tune the joint question model (topic-entity span + relation path)."""
+    from finetune.questions import QuestionTrainer
+
+    args = _args(epochs, lr, batch_size, adapter, seed, max_steps, max_length, 0, patience, device)
+    run = _guard(lambda: QuestionTrainer(args, base).run(train, qtypes, dev, dev_qtypes, out, limit=limit or None,
+                                                         dev_limit=dev_limit or None, command=_command()))
+    _emit({"out": str(run.out), "best": run.result.best, "seconds": run.card["seconds"],
+           "train_tokens_per_second": run.card["train_tokens_per_second"]}, None)
+
+
+@finetune_app.command("split-questions")
+def split_questions_cmd(files: List[Path] = typer.Argument(..., help="question files (their <stem>_qtype.txt is used)"),
+                        holdout: float = typer.Option(0.1, help="fraction held out for tuning/evaluation"),
+                        seed: int = 0, out: Path = typer.Option(..., help="writes train.txt, holdout.txt (+ _qtype.txt)")
+                        ) -> None:
+    """Seeded split (stratified by path label) of question files into train and a held-out slice."""
+    from finetune.data import split_questions, write_questions
+    from finetune.questions import questions_of
+
+    if not 0.0 < holdout < 1.0:
+        raise fail(f"--holdout must be between 0 and 1, got {holdout}")
+    qs = _guard(lambda: [q for f in files for q in questions_of(f)])
+    train, held = split_questions(qs, holdout, seed)
+    tr = write_questions(train, out / "train.txt")
+    ho = write_questions(held, out / "holdout.txt")
+    _emit({"train": [str(p) for p in tr if p], "holdout": [str(p) for p in ho if p], "n_train": len(train),
+           "n_holdout": len(held), "seed": seed}, None)
+
+
+@evaluate_app.command("ner")
+def evaluate_ner_cmd(model: Path = typer.Option(..., help="fine-tuned NER folder"), data: Path = typer.Option(...),
+                     json_out: Optional[Path] = typer.Option(None, "--json"), limit: int = 0,
+                     repair: bool = False) -> None:
+    """seqeval strict IOB2 entity-level scores of a NER model on a CoNLL/JSONL file."""
+    from finetune.evaluate import evaluate_ner
+
+    _emit(_guard(lambda: evaluate_ner(model, data, limit=limit or None, repair=repair)), json_out)
+
+
+@evaluate_app.command("questions")
+def evaluate_questions_cmd(model: Path = typer.Option(...), data: Path = typer.Option(...),
+                           qtypes: Optional[Path] = None, json_out: Optional[Path] = typer.Option(None, "--json"),
+                           limit: int = 0) -> None:
+    """Topic-entity exact match and top-1 path accuracy of a question model."""
+    from finetune.evaluate import evaluate_questions
+
+    _emit(_guard(lambda: evaluate_questions(model, data, qtypes, limit=limit or None)), json_out)

@@ -1,0 +1,48 @@
+"""Evaluate a saved NER or question model on a data file; returns JSON-ready dicts."""
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Sequence
+
+from finetune.data import Question, read_ner
+from finetune.metrics import ner_scores
+
+
+def question_scores(gold: Sequence[Question], pred: Sequence) -> dict:
+    """entity_exact (char span equal), path_accuracy (top-1 path equal), both."""
+    ent = [p.mention is not None and (p.start, p.end) == (g.start, g.end) for g, p in zip(gold, pred)]
+    path = [bool(p.paths) and p.paths[0][0] == g.path for g, p in zip(gold, pred)]
+    n = max(1, len(gold))
+    return {"n": len(gold), "entity_exact": round(sum(ent) / n, 4), "path_accuracy": round(sum(path) / n, 4),
+            "both": round(sum(e and p for e, p in zip(ent, path)) / n, 4)}
+
+
+def evaluate_ner(model: str | Path | object, data: str | Path, *, limit: int | None = None,
+                 repair: bool = False) -> dict:
+    """seqeval strict IOB2 scores of a NER model folder (or a NerTagger) on a CoNLL/JSONL file."""
+    from finetune.ner import NerTagger, _docs
+
+    tagger = model if isinstance(model, NerTagger) else NerTagger(model)
+    corpus = read_ner(data, repair=repair, labels=tagger.labels)
+    docs = _docs(corpus, limit)
+    t0 = time.perf_counter()
+    pred = tagger.tag_words([[s.tokens for s in d] for d in docs])
+    secs = time.perf_counter() - t0
+    gold = [s.tags for d in docs for s in d]
+    scores = ner_scores(gold, [[t for t, _ in s] for d in pred for s in d])
+    return scores | {"sentences_per_second": round(len(gold) / secs, 1)}
+
+
+def evaluate_questions(model: str | Path | object, data: str | Path, qtypes: str | Path | None = None, *,
+                       limit: int | None = None) -> dict:
+    """Entity-span and top-1 path accuracy of a question model on a bracketed questions file."""
+    from finetune.questions import QuestionParser, questions_of
+
+    parser = model if isinstance(model, QuestionParser) else QuestionParser(model)
+    gold = questions_of(data, qtypes)[:limit or None]
+    parser.run([gold[0].text])  # load the model outside the timed part
+    t0 = time.perf_counter()
+    pred = parser.run([q.text for q in gold])
+    secs = time.perf_counter() - t0
+    return question_scores(gold, pred) | {"questions_per_second": round(len(gold) / secs, 1)}

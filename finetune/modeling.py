@@ -1,0 +1,161 @@
+"""Encoder with a word-shape (casing) feature, the two task heads, and the small save/load format."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from finetune.base import resolve_base
+from finetune.errors import ModelError
+
+SHAPES = ("pad", "lower", "title", "upper", "mixed", "number", "alnum", "punct")
+LORA_TARGETS = ["query", "key", "value", "dense"]
+
+
+def word_shape(word: str) -> int:
+    """Casing class of a word (index into SHAPES); the base encoder is uncased, so this restores the signal."""
+    if word.isdigit():
+        return 5
+    if any(c.isdigit() for c in word):
+        return 6
+    if not any(c.isalpha() for c in word):
+        return 7
+    letters = [c for c in word if c.isalpha()]
+    if all(c.islower() for c in letters):
+        return 1
+    if all(c.isupper() for c in letters):
+        return 3 if len(letters) > 1 else 2
+    if letters[0].isupper() and all(c.islower() for c in letters[1:]):
+        return 2
+    return 4
+
+
+class ShapeEncoder(nn.Module):
+    """A Hugging Face encoder whose input embeddings get a learned casing-class embedding added per sub-token."""
+
+    def __init__(self, encoder: nn.Module) -> None:
+        super().__init__()
+        self.encoder = encoder
+        hidden = encoder.config.hidden_size
+        self.shape = nn.Embedding(len(SHAPES), hidden, padding_idx=0)
+        nn.init.zeros_(self.shape.weight)  # starts as a no-op on the pretrained embeddings
+
+    @property
+    def hidden_size(self) -> int:
+        return self.encoder.config.hidden_size
+
+    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor, shape_ids: torch.Tensor) -> torch.Tensor:
+        emb = self.encoder.get_input_embeddings()(input_ids) + self.shape(shape_ids)
+        return self.encoder(inputs_embeds=emb, attention_mask=attention_mask).last_hidden_state
+
+
+class TaggerModel(nn.Module):
+    """Token tagging (document NER), and optionally a sentence-level path classifier (joint question model)."""
+
+    def __init__(self, body: ShapeEncoder, n_tags: int, n_paths: int = 0, dropout: float = 0.1) -> None:
+        super().__init__()
+        self.body = body
+        self.dropout = nn.Dropout(dropout)
+        self.tagger = nn.Linear(body.hidden_size, n_tags)
+        self.paths = nn.Linear(body.hidden_size, n_paths) if n_paths else None
+
+    def forward(self, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor | None]:
+        h = self.dropout(self.body(batch["input_ids"], batch["attention_mask"], batch["shape_ids"]))
+        tag_logits = self.tagger(h)
+        path_logits = self.paths(h[:, 0]) if self.paths is not None else None
+        return tag_logits, path_logits
+
+    def loss(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
+        tag_logits, path_logits = self(batch)
+        loss = nn.functional.cross_entropy(tag_logits.flatten(0, 1).float(), batch["labels"].flatten(), ignore_index=-100)
+        if path_logits is not None:
+            loss = loss + nn.functional.cross_entropy(path_logits.float(), batch["path_labels"])
+        return loss
+
+    def head_state(self) -> dict[str, torch.Tensor]:
+        sd = {f"shape.{k}": v for k, v in self.body.shape.state_dict().items()}
+        sd |= {f"tagger.{k}": v for k, v in self.tagger.state_dict().items()}
+        if self.paths is not None:
+            sd |= {f"paths.{k}": v for k, v in self.paths.state_dict().items()}
+        return {k: v.detach().float().cpu().contiguous() for k, v in sd.items()}
+
+    def load_head_state(self, sd: dict[str, torch.Tensor]) -> None:
+        parts: dict[str, nn.Module | None] = {"shape": self.body.shape, "tagger": self.tagger, "paths": self.paths}
+        for name, mod in parts.items():
+            sub = {k.split(".", 1)[1]: v for k, v in sd.items() if k.startswith(name + ".")}
+            if mod is not None:
+                mod.load_state_dict(sub)
+
+
+def build_model(base: str | Path | None, n_tags: int, n_paths: int = 0, adapter: str = "lora", lora_r: int = 32,
+                lora_alpha: int | None = None, lora_dropout: float = 0.05) -> tuple[TaggerModel, object]:
+    """A fresh trainable model and its tokenizer; with adapter='lora' only LoRA, shape and heads train."""
+    from transformers import AutoModel, AutoTokenizer
+
+    folder = resolve_base(base)
+    tok = AutoTokenizer.from_pretrained(folder, local_files_only=True)
+    if not getattr(tok, "is_fast", False):
+        raise ModelError(f"{folder}: a fast tokenizer (tokenizer.json) is needed for word alignment")
+    enc = AutoModel.from_pretrained(folder, local_files_only=True, dtype=torch.float32)
+    if adapter == "lora":
+        from peft import LoraConfig, get_peft_model
+
+        enc = get_peft_model(enc, LoraConfig(r=lora_r, lora_alpha=lora_alpha or 2 * lora_r, lora_dropout=lora_dropout,
+                                             target_modules=LORA_TARGETS))
+    elif adapter != "full":
+        raise ValueError(f"adapter must be 'lora' or 'full', got {adapter!r}")
+    return TaggerModel(ShapeEncoder(enc), n_tags, n_paths), tok
+
+
+def save_model(model: TaggerModel, tokenizer: object, folder: str | Path, labels: dict, card: dict) -> Path:
+    """Write adapter (or full encoder) + heads as safetensors, tokenizer files, labels.json, model_card.json."""
+    from safetensors.torch import save_file
+
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    enc = model.body.encoder
+    if card["adapter"] == "lora":
+        from peft import get_peft_model_state_dict
+
+        sd = get_peft_model_state_dict(enc)
+        save_file({k: v.detach().float().cpu().contiguous() for k, v in sd.items()}, folder / "adapter.safetensors")
+    else:
+        sd = enc.state_dict()
+        save_file({k: v.detach().float().cpu().contiguous() for k, v in sd.items()}, folder / "encoder.safetensors")
+    save_file(model.head_state(), folder / "heads.safetensors")
+    tokenizer.save_pretrained(folder)
+    (folder / "labels.json").write_text(json.dumps(labels, indent=1), encoding="utf-8")
+    (folder / "model_card.json").write_text(json.dumps(card, indent=1), encoding="utf-8")
+    return folder
+
+
+def load_model(folder: str | Path, device: str | torch.device = "cpu") -> tuple[TaggerModel, object, dict, dict]:
+    """Rebuild a saved model for inference (LoRA merged into the base weights). Returns (model, tok, labels, card)."""
+    from safetensors.torch import load_file
+    from transformers import AutoModel, AutoTokenizer
+
+    folder = Path(folder)
+    if not (folder / "model_card.json").is_file():
+        raise ModelError(f"{folder}: not a kgreason model folder (no model_card.json)")
+    card = json.loads((folder / "model_card.json").read_text(encoding="utf-8"))
+    labels = json.loads((folder / "labels.json").read_text(encoding="utf-8"))
+    tok = AutoTokenizer.from_pretrained(folder, local_files_only=True)
+    base = resolve_base(card["base"])
+    enc = AutoModel.from_pretrained(base, local_files_only=True, dtype=torch.float32)
+    hp = card["hyperparameters"]
+    if card["adapter"] == "lora":
+        from peft import LoraConfig, get_peft_model, set_peft_model_state_dict
+
+        enc = get_peft_model(enc, LoraConfig(r=hp["lora_r"], lora_alpha=hp["lora_alpha"], lora_dropout=0.0,
+                                             target_modules=LORA_TARGETS))
+        res = set_peft_model_state_dict(enc, load_file(folder / "adapter.safetensors"))
+        if getattr(res, "unexpected_keys", None):
+            raise ModelError(f"{folder}/adapter.safetensors does not fit base {card['base']}: {res.unexpected_keys[:3]}")
+        enc = enc.merge_and_unload()
+    else:
+        enc.load_state_dict(load_file(folder / "encoder.safetensors"))
+    model = TaggerModel(ShapeEncoder(enc), len(labels["tags"]), len(labels.get("paths", [])))
+    model.load_head_state(load_file(folder / "heads.safetensors"))
+    return model.to(device).eval(), tok, labels, card

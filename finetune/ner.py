@@ -1,0 +1,247 @@
+"""Document NER: pre-tokenised windows with document context, the trainer, and the `NerTagger` stage."""
+from __future__ import annotations
+
+import json
+import re
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Sequence
+
+import torch
+
+from finetune.data import NerCorpus, read_ner, split_words
+from finetune.errors import ModelError
+from finetune.metrics import ner_scores
+from finetune.modeling import build_model, load_model, save_model, word_shape
+from finetune.train import TrainingArguments, TrainResult, bucket_batches, collate, fit, to_device, use_bf16
+
+SHIPPED_NER = Path(__file__).resolve().parent / "models" / "ner"
+_SENT_END = {".", "!", "?"}
+
+
+@dataclass
+class EntitySpan:
+    text: str
+    label: str
+    start: int
+    end: int
+    score: float
+
+
+@dataclass
+class NerTrainingRun:
+    out: Path
+    result: TrainResult
+    card: dict
+
+
+def encode_docs(tok, docs: Sequence[Sequence[Sequence[str]]], max_length: int, context: int,
+                tags: Sequence[Sequence[Sequence[int]]] | None = None) -> list[dict]:
+    """One feature per sentence (or per chunk of an over-long sentence): [CLS] left-ctx sentence right-ctx [SEP].
+
+    Context sub-tokens come from neighbouring sentences of the same document and are never labelled.
+    Each feature holds `first` (window positions of each word's first sub-token) and `key` (doc, sent, word0)."""
+    flat = [s for d in docs for s in d if len(s)]
+    enc = tok([list(s) for s in flat], is_split_into_words=True, add_special_tokens=False) if flat else None
+    feats, k = [], 0
+    limit = max_length - 2
+    for di, doc in enumerate(docs):
+        ids: list[int] = []
+        shp: list[int] = []
+        segs = []  # (sent index, word0, piece start, piece end, first-piece positions by word)
+        for si, words in enumerate(doc):
+            if not len(words):
+                continue
+            pieces, wids = enc["input_ids"][k], enc.word_ids(k)
+            k += 1
+            shapes = [word_shape(w) for w in words]
+            base = len(ids)
+            ids += pieces
+            shp += [shapes[w] for w in wids]
+            starts: list[int | None] = [None] * len(words)
+            for j, w in enumerate(wids):
+                if starts[w] is None:
+                    starts[w] = base + j
+            ends, nxt = [0] * len(words), base + len(pieces)
+            for w in range(len(words) - 1, -1, -1):
+                ends[w] = nxt
+                nxt = starts[w] if starts[w] is not None else nxt
+            w0, p0 = 0, base
+            for w in range(len(words)):  # cut over-long sentences at word boundaries
+                s_w = starts[w] if starts[w] is not None else ends[w]
+                if ends[w] - p0 > limit and w > w0:
+                    segs.append((si, w0, p0, s_w, starts[w0:w]))
+                    w0, p0 = w, s_w
+            segs.append((si, w0, p0, min(base + len(pieces), p0 + limit), starts[w0:]))
+        for si, w0, a, b, firsts in segs:
+            room = max(0, limit - (b - a))
+            left = min(context, room // 2, a)
+            right = min(context, room - left, len(ids) - b)
+            left = min(context, room - right, a)
+            lo, hi = a - left, b + right
+            f = {"input_ids": [tok.cls_token_id] + ids[lo:hi] + [tok.sep_token_id],
+                 "shape_ids": [0] + shp[lo:hi] + [0],
+                 "first": [None if p is None or p >= b else p - lo + 1 for p in firsts], "key": (di, si, w0)}
+            if tags is not None:
+                lab = [-100] * len(f["input_ids"])
+                for x, p in enumerate(f["first"]):
+                    if p is not None:
+                        lab[p] = tags[di][si][w0 + x]
+                f["labels"] = lab
+            feats.append(f)
+    return feats
+
+
+@torch.inference_mode()
+def predict_features(model, feats: Sequence[dict], batch_size: int, device: torch.device, bf16: bool = False,
+                     pad_id: int = 0) -> list[tuple[list[int], list[float], torch.Tensor | None]]:
+    """Per feature: (tag id per word, prob per word, path probabilities or None). Batches are length-sorted."""
+    out: list = [None] * len(feats)
+    for idx in bucket_batches([len(f["input_ids"]) for f in feats], batch_size):
+        batch = to_device(collate([{k: feats[i][k] for k in ("input_ids", "shape_ids")} for i in idx], pad_id), device)
+        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16):
+            tag_logits, path_logits = model(batch)
+        probs, tags = tag_logits.float().softmax(-1).max(-1)
+        probs, tags = probs.cpu(), tags.cpu()
+        paths = path_logits.float().softmax(-1).cpu() if path_logits is not None else None
+        for r, i in enumerate(idx):
+            pos = feats[i]["first"]
+            t = [int(tags[r, p]) if p is not None else -1 for p in pos]
+            s = [float(probs[r, p]) if p is not None else 0.0 for p in pos]
+            out[i] = (t, s, paths[r] if paths is not None else None)
+    return out
+
+
+def _tag_docs(model, tok, labels: Sequence[str], docs, max_length: int, context: int, batch_size: int,
+              device: torch.device, bf16: bool) -> list[list[list[tuple[str, float]]]]:
+    feats = encode_docs(tok, docs, max_length, context)
+    res = [[[("O", 0.0)] * len(s) for s in d] for d in docs]
+    for f, (t, s, _) in zip(feats, predict_features(model, feats, batch_size, device, bf16, tok.pad_token_id or 0)):
+        di, si, w0 = f["key"]
+        for x, (ti, pi) in enumerate(zip(t, s)):
+            res[di][si][w0 + x] = (labels[ti] if ti >= 0 else "O", pi)
+    return res
+
+
+class NerTrainer:
+    """Fine-tune the document NER model on CoNLL/JSONL data and save a small model folder."""
+
+    def __init__(self, args: TrainingArguments | None = None, base: str | None = None) -> None:
+        self.args = args or TrainingArguments()
+        self.base = base
+
+    def run(self, train: str | Path | NerCorpus, dev: str | Path | NerCorpus, out: str | Path, *,
+            limit: int | None = None, dev_limit: int | None = None, repair: bool = False,
+            on_epoch_end: Callable[[dict], None] | None = None, command: str | None = None) -> NerTrainingRun:
+        from finetune.base import base_id, resolve_base
+        from finetune.cards import data_record, make_card
+
+        a = self.args
+        tr = train if isinstance(train, NerCorpus) else read_ner(train, repair=repair)
+        labels = tr.labels
+        dv = dev if isinstance(dev, NerCorpus) else read_ner(dev, repair=repair, labels=labels)
+        tr_docs, dv_docs = _docs(tr, limit), _docs(dv, dev_limit)
+        l2i = {t: i for i, t in enumerate(labels)}
+        model, tok = build_model(self.base, len(labels), 0, a.adapter, a.lora_r, a.lora_alpha)
+        t0 = time.perf_counter()
+        feats = encode_docs(tok, [[s.tokens for s in d] for d in tr_docs], a.max_length, a.context,
+                            [[[l2i[t] for t in s.tags] for s in d] for d in tr_docs])
+        dev_words = [[s.tokens for s in d] for d in dv_docs]
+        gold = [s.tags for d in dv_docs for s in d]
+        device = a.resolved_device()
+
+        def evaluate(m) -> dict:
+            t1 = time.perf_counter()
+            pred = _tag_docs(m, tok, labels, dev_words, a.max_length, a.context, 128, device, use_bf16(a, device))
+            sc = ner_scores(gold, [[t for t, _ in s] for d in pred for s in d])
+            return sc | {"sentences_per_second": round(len(gold) / (time.perf_counter() - t1), 1)}
+
+        result = fit(model, feats, evaluate, a, "f1", on_epoch_end, tok.pad_token_id or 0)
+        card = make_card("ner", base_id(self.base), resolve_base(self.base), a,
+                         {"train": data_record(tr.path, len(feats)), "dev": data_record(dv.path, len(gold))},
+                         result, time.perf_counter() - t0, command or " ".join(sys.argv))
+        save_model(model.cpu(), tok, out, {"tags": labels}, card)
+        return NerTrainingRun(Path(out), result, card)
+
+
+def _docs(corpus: NerCorpus, limit: int | None) -> list[list]:
+    docs = corpus.documents()
+    if not limit:
+        return docs
+    out, n = [], 0
+    for d in docs:
+        if n >= limit:
+            break
+        out.append(d[:limit - n])
+        n += len(out[-1])
+    return out
+
+
+def _sentences(text: str) -> list[list[tuple[str, int, int]]]:
+    sents: list[list[tuple[str, int, int]]] = []
+    for m in re.finditer(r"(?:(?!\n\s*\n)[\s\S])+", text):
+        cur: list[tuple[str, int, int]] = []
+        for w, s, e in split_words(m.group(), ()):
+            cur.append((w, s + m.start(), e + m.start()))
+            if w in _SENT_END:
+                sents.append(cur)
+                cur = []
+        if cur:
+            sents.append(cur)
+    return sents
+
+
+class NerTagger:
+    """Raw text in, entity spans with char offsets out; each text is one document (context crosses sentences)."""
+
+    def __init__(self, model_dir: str | Path | None = None, device: str | None = None, batch_size: int = 64) -> None:
+        self.model_dir = Path(model_dir) if model_dir is not None else SHIPPED_NER
+        self.device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
+        self.batch_size = batch_size
+        self._loaded: tuple | None = None
+
+    def _load(self) -> tuple:
+        if self._loaded is None:
+            if not (self.model_dir / "model_card.json").is_file():
+                raise ModelError(f"no NER model at {self.model_dir}: train one with `kgreason finetune ner` "
+                                 "and pass its folder as model_dir")
+            self._loaded = load_model(self.model_dir, self.device)
+        return self._loaded
+
+    @property
+    def labels(self) -> list[str]:
+        return self._load()[2]["tags"]
+
+    def tag_words(self, docs: Sequence[Sequence[Sequence[str]]]) -> list[list[list[tuple[str, float]]]]:
+        """Pre-split words (documents of sentences) -> (IOB2 tag, prob) per word."""
+        model, tok, labels, card = self._load()
+        hp = card["hyperparameters"]
+        bf16 = self.device.type == "cuda" and torch.cuda.is_bf16_supported()
+        return _tag_docs(model, tok, labels["tags"], docs, hp["max_length"], hp["context"], self.batch_size,
+                         self.device, bf16)
+
+    def run(self, texts: Sequence[str]) -> list[list[EntitySpan]]:
+        """Entity spans (text, label, start, end, score) per input text."""
+        if isinstance(texts, str):
+            raise TypeError("run() takes a sequence of texts, not one string")
+        split = [_sentences(t) for t in texts]
+        tagged = self.tag_words([[[w for w, _, _ in s] for s in d] for d in split])
+        out = []
+        for text, sents, tags in zip(texts, split, tagged):
+            spans: list[EntitySpan] = []
+            for words, wt in zip(sents, tags):
+                cur: list[int] = []
+                lab = None
+                for i, (t, _) in enumerate(wt + [("O", 0.0)]):
+                    if cur and (t == "O" or t.startswith("B-") or t[2:] != lab):
+                        s, e = words[cur[0]][1], words[cur[-1]][2]
+                        spans.append(EntitySpan(text[s:e], lab or "", s, e,
+                                                round(sum(wt[j][1] for j in cur) / len(cur), 4)))
+                        cur, lab = [], None
+                    if t != "O":
+                        cur.append(i)
+                        lab = t[2:]
+            out.append(spans)
+        return out
