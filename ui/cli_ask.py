@@ -1,1 +1,94 @@
-"""CLI verbs (to be filled)."""
+"""`kgreason ask` and `kgreason evaluate qa`: fill a KGReasonConfig and run the agent pipeline."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from ui.cli import app, evaluate_app
+from ui.errors import fail
+
+
+def _config(kg: list[Path] | None, store: Optional[str], endpoint: Optional[str], question_model: Optional[str],
+            zero_shot: bool, index: Optional[Path], rules: list[Path] | None, bundled_rules: bool,
+            timeout: float, device: Optional[str]):  # type: ignore[no-untyped-def]
+    from agents.config import GraphSource, KGReasonConfig
+
+    chosen = [x for x in (kg, store, endpoint) if x]
+    if len(chosen) > 1:
+        raise fail("give only one of --kg, --store, --endpoint")
+    if kg:
+        source = GraphSource("files", tuple(kg))
+    elif store:
+        source = GraphSource("store", location=store)
+    elif endpoint:
+        source = GraphSource("endpoint", location=endpoint)
+    else:
+        source = GraphSource("demo")
+    return KGReasonConfig(graph=source, question_model=None if zero_shot else (question_model or "auto"),
+                          index_dir=index, rules=tuple(rules or ()), bundled_rules=bundled_rules,
+                          agent_timeout_s=timeout, device=device)
+
+
+@app.command("ask")
+def ask(question: str = typer.Argument(..., help="The question, in plain words."),
+        kg: Optional[list[Path]] = typer.Option(None, "--kg", help="Graph file(s): RDF or subject|relation|object."),
+        store: Optional[str] = typer.Option(None, help="An oxigraph store folder."),
+        endpoint: Optional[str] = typer.Option(None, help="A SPARQL query endpoint URL."),
+        question_model: Optional[str] = typer.Option(None, help="Question model folder (default: shipped)."),
+        zero_shot: bool = typer.Option(False, help="Plan without a question model."),
+        index: Optional[Path] = typer.Option(None, help="Retrieval index folder."),
+        rules: Optional[list[Path]] = typer.Option(None, "--rules", help="Rules file(s) to apply first."),
+        bundled_rules: bool = typer.Option(False, help="Apply the bundled movie rules."),
+        timeout: float = typer.Option(10.0, help="Seconds each agent may take."),
+        device: Optional[str] = typer.Option(None),
+        as_json: bool = typer.Option(False, "--json", help="Print answers, proofs and trace as JSON.")) -> None:
+    """Answer a question over the graph, with proofs."""
+    from agents.coordinator import Coordinator
+    from knowledge.errors import InputError
+
+    try:
+        cfg = _config(kg, store, endpoint, question_model, zero_shot, index, rules, bundled_rules, timeout, device)
+        with Coordinator(cfg) as coord:
+            coord.warm_up()
+            result = coord.run(question)
+    except InputError as exc:
+        raise fail(str(exc))
+    if as_json:
+        typer.echo(json.dumps(result.to_dict(), indent=2, ensure_ascii=False))
+    else:
+        typer.echo(result.reply)
+    if not result.found:
+        raise typer.Exit(1)
+
+
+@evaluate_app.command("qa")
+def evaluate_qa_cmd(
+        questions: Path = typer.Option(..., help="MetaQA-format file: question<TAB>a1|a2."),
+        qtypes: Optional[Path] = typer.Option(None, help="Parallel file of question types."),
+        kg: Optional[list[Path]] = typer.Option(None, "--kg", help="Graph file(s) (default: the bundled graph)."),
+        store: Optional[str] = typer.Option(None), endpoint: Optional[str] = typer.Option(None),
+        question_model: Optional[str] = typer.Option(None, help="Question model folder (default: shipped)."),
+        zero_shot: bool = typer.Option(False, help="Plan without a question model."),
+        keep_brackets: bool = typer.Option(False, help="Keep MetaQA's [entity] brackets."),
+        limit: Optional[int] = typer.Option(None, min=1),
+        device: Optional[str] = typer.Option(None),
+        out: Optional[Path] = typer.Option(None, "--json", help="Also write the JSON report here.")) -> None:
+    """Hits@1, exact match, F1, questions/s and latency of the whole pipeline."""
+    from agents.coordinator import Coordinator
+    from agents.evaluate import evaluate_qa, read_qa
+    from knowledge.errors import InputError
+
+    try:
+        items = read_qa(questions, qtypes, keep_brackets=keep_brackets, limit=limit)
+        cfg = _config(kg, store, endpoint, question_model, zero_shot, None, None, False, 60.0, device)
+        with Coordinator(cfg) as coord:
+            report = evaluate_qa(coord, items)
+    except InputError as exc:
+        raise fail(str(exc))
+    text = json.dumps(report, indent=2)
+    typer.echo(text)
+    if out is not None:
+        out.write_text(text + "\n", encoding="utf-8")
