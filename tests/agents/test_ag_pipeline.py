@@ -1,0 +1,139 @@
+"""The agent pipeline on a small non-movie graph (people, employers, cities) with zero-shot planning."""
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from agents.config import GraphSource, KGReasonConfig
+from agents.coordinator import Coordinator
+from agents.roles import Retriever
+from agents.session import Session
+from knowledge.errors import InputError
+from knowledge.graph import KnowledgeGraph
+
+FACTS = """Alice|works_for|Acme Corp
+Bob|works_for|Acme Corp
+Carol|works_for|Globex
+Acme Corp|located_in|Paris
+Globex|located_in|Berlin
+Paris|in_country|France
+Berlin|in_country|Germany
+London|in_country|United Kingdom
+Alice|lives_in|London
+Bob|lives_in|Berlin
+Acme Corp|founded_by|Carol
+"""
+
+
+@pytest.fixture()
+def people(tmp_path: Path) -> Path:
+    f = tmp_path / "people.txt"
+    f.write_text(FACTS, encoding="utf-8")
+    return f
+
+
+@pytest.fixture()
+def coord(people: Path):
+    with Coordinator(KGReasonConfig(graph=GraphSource("files", (people,)), question_model=None)) as c:
+        yield c
+
+
+@pytest.mark.parametrize("question, expected", [
+    ("who works for Acme Corp?", {"Alice", "Bob"}),                                    # 1 hop, inverse
+    ("where does Bob live?", {"Berlin"}),                                              # 1 hop
+    ("which country does Bob live in?", {"Germany"}),                                  # 2 hops
+    ("who works at the company founded by Carol?", {"Alice", "Bob"}),                  # 2 hops
+    ("in which country is the company Alice works for located?", {"France"}),         # 3 hops
+])
+def test_zero_shot_answers_with_proofs_that_exist(coord: Coordinator, question: str, expected: set[str]) -> None:
+    result = coord.run(question)
+    assert result.found and {a.label for a in result.answers} == expected
+    rdf = coord.graph.rdf
+    for a in result.answers:
+        assert a.proofs and all(t in rdf for proof in a.proofs for t in proof)
+    assert [s.agent for s in result.trace] == ["extractor", "linker", "retriever", "planner", "reasoner", "answerer"]
+    assert all(s.status == "ok" for s in result.trace)
+
+
+def test_unknown_entity_says_not_found(coord: Coordinator) -> None:
+    result = coord.run("who founded Zorg Industries?")
+    assert not result.found and result.answers == []
+    assert "no entity named 'Zorg Industries'" in result.reply
+
+
+def test_follow_up_resolves_to_previous_topic(coord: Coordinator) -> None:
+    session = Session()
+    first = coord.run("where does Alice live?", session)
+    assert [a.label for a in first.answers] == ["London"]
+    follow = coord.run("and who does she work for?", session)
+    assert [a.label for a in follow.answers] == ["Acme Corp"]
+
+
+def test_failing_agent_degrades_instead_of_crashing(coord: Coordinator, monkeypatch: pytest.MonkeyPatch) -> None:
+    def boom(self, bb):  # type: ignore[no-untyped-def]
+        raise RuntimeError("index offline")
+
+    monkeypatch.setattr(Retriever, "step", boom)
+    result = coord.run("where does Bob live?")
+    assert [a.label for a in result.answers] == ["Berlin"]
+    assert {s.agent: s.status for s in result.trace}["retriever"] == "error"
+    assert "retriever failed" in result.reply
+
+
+def test_slow_agent_times_out(people: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    def slow(self, bb):  # type: ignore[no-untyped-def]
+        time.sleep(1.0)
+
+    monkeypatch.setattr(Retriever, "step", slow)
+    cfg = KGReasonConfig(graph=GraphSource("files", (people,)), question_model=None, agent_timeout_s=0.2)
+    with Coordinator(cfg) as c:
+        c.warm_up()
+        result = c.run("where does Bob live?")
+    assert result.found and {s.agent: s.status for s in result.trace}["retriever"] == "timeout"
+
+
+def test_run_batch_matches_single_runs(coord: Coordinator) -> None:
+    qs = ["where does Bob live?", "who founded Acme Corp?"]
+    batch = coord.run_batch(qs)
+    assert [[a.label for a in r.answers] for r in batch] == [[a.label for a in coord.run(q).answers] for q in qs]
+
+
+def test_config_rejects_bad_values(tmp_path: Path) -> None:
+    with pytest.raises(InputError):
+        GraphSource("files", (tmp_path / "missing.txt",))
+    with pytest.raises(InputError):
+        KGReasonConfig(max_hops=5)
+
+
+def test_injected_graph_is_used(people: Path) -> None:
+    kg = KnowledgeGraph.open("memory")
+    kg.load([people])
+    result = Coordinator(KGReasonConfig(question_model=None), graph=kg).run("who founded Acme Corp?")
+    assert [a.label for a in result.answers] == ["Carol"]
+
+
+def test_cli_ask_json_and_evaluate(people: Path, tmp_path: Path) -> None:
+    from ui.cli import _register, app
+
+    _register()
+    runner = CliRunner()
+    res = runner.invoke(app, ["ask", "who works for Acme Corp?", "--kg", str(people), "--zero-shot", "--json"])
+    assert res.exit_code == 0, res.output
+    data = json.loads(res.stdout)
+    assert {a["label"] for a in data["answers"]} == {"Alice", "Bob"} and data["trace"]
+    qa = tmp_path / "qa.txt"
+    qa.write_text("where does [Bob] live\tBerlin\nwho founded [Acme Corp]\tCarol\n", encoding="utf-8")
+    out = tmp_path / "report.json"
+    res = runner.invoke(app, ["evaluate", "qa", "--questions", str(qa), "--kg", str(people), "--zero-shot",
+                              "--json", str(out)])
+    assert res.exit_code == 0, res.output
+    report = json.loads(out.read_text())
+    assert report["n"] == 2 and report["hits@1"] == 100.0 and set(report["latency_ms"]) == {"p50", "p95"}
+    bad = tmp_path / "bad.txt"
+    bad.write_text("no tab here\n", encoding="utf-8")
+    res = runner.invoke(app, ["evaluate", "qa", "--questions", str(bad), "--kg", str(people), "--zero-shot"])
+    assert res.exit_code == 2 and "bad.txt:1" in res.output

@@ -1,0 +1,133 @@
+"""Rule files (syntax errors, chaining, provenance), path execution with proofs, label planning."""
+from __future__ import annotations
+
+import pytest
+import rdflib
+from rdflib import RDFS, Literal
+
+from knowledge.errors import InputError
+from knowledge.namespaces import KGO, entity_iri as E, property_iri as P
+from reasoning.graphview import GraphView
+from reasoning.paths import PathReasoner, PathStep
+from reasoning.planner import EntityDetector, ZeroShotPlanner, steps_for_label
+from reasoning.rules import RuleEngine, RuleSet, RuleSyntaxError, owl_closure
+
+MOVIES = [("Heat", "directed_by", "Michael Mann"), ("Collateral", "directed_by", "Michael Mann"),
+          ("Heat", "starred_actors", "Al Pacino"), ("Heat", "starred_actors", "Robert De Niro"),
+          ("Collateral", "starred_actors", "Tom Cruise"), ("Collateral", "has_genre", "Thriller"),
+          ("Heat", "has_genre", "Crime"), ("Top Gun", "starred_actors", "Tom Cruise"),
+          ("Top Gun", "directed_by", "Tony Scott")]
+
+
+def movie_graph(roles: bool = True) -> rdflib.Graph:
+    g = rdflib.Graph()
+    for s, p, o in MOVIES:
+        g.add((E(s), P(p), E(o)))
+        g.add((E(s), RDFS.label, Literal(s)))
+        g.add((E(o), RDFS.label, Literal(o)))
+    if roles:
+        for p, obj in (("directed_by", "director"), ("starred_actors", "actor"), ("has_genre", "genre")):
+            g.add((P(p), KGO.subjectRole, Literal("movie")))
+            g.add((P(p), KGO.objectRole, Literal(obj)))
+    return g
+
+
+def test_three_hop_path_excludes_topic_and_proofs_are_graph_triples() -> None:
+    g = movie_graph()
+    steps = [PathStep(P("starred_actors"), True), PathStep(P("starred_actors")), PathStep(P("directed_by"))]
+    result = PathReasoner().run(g, E("Tom Cruise"), steps[:2] + [])  # actor -> movie -> actor
+    assert result.answers == {}  # Tom Cruise's co-stars: nobody else in Collateral / Top Gun
+    res = PathReasoner().run(g, E("Heat"), [PathStep(P("directed_by")), PathStep(P("directed_by"), True),
+                                            PathStep(P("has_genre"))])
+    assert set(res.answers) == {E("Thriller")}
+    for proofs in res.answers.values():
+        for proof in proofs:
+            assert proof[0][0] == E("Heat") and all(t in g for t in proof)
+    two = PathReasoner().run(g, E("Heat"), [PathStep(P("directed_by")), PathStep(P("directed_by"), True)])
+    assert set(two.answers) == {E("Collateral")}  # the topic itself is removed
+
+
+def test_missing_hop_reports_where_the_path_stopped() -> None:
+    res = PathReasoner().run(movie_graph(), E("Top Gun"), [PathStep(P("has_genre"))])
+    assert res.answers == {} and res.stopped_at == 0
+
+
+def test_label_planning_uses_role_words_and_property_names() -> None:
+    view = GraphView.build(movie_graph())
+    assert steps_for_label("actor_to_movie_to_director", view) == (
+        PathStep(P("starred_actors"), True), PathStep(P("directed_by"), False))
+    bare = GraphView.build(movie_graph(roles=False))  # no annotations: names decide
+    assert steps_for_label("movie_to_director_to_movie", bare) == (
+        PathStep(P("directed_by")), PathStep(P("directed_by"), True))
+    assert steps_for_label("movie_to_nonsense", view) is None
+
+
+def test_rules_derive_to_fixed_point_with_provenance() -> None:
+    text = ("@base <http://kgreason.org/data/p/> .\n"
+            "co_star(?a, ?b) :- starred_actors(?m, ?a), starred_actors(?m, ?b), ?a != ?b .\n"
+            "linked(?a, ?b) :- co_star(?a, ?b) .\n"
+            "linked(?a, ?c) :- linked(?a, ?b), co_star(?b, ?c), ?a != ?c .\n")
+    g = movie_graph()
+    g.add((E("Top Gun"), P("starred_actors"), E("Kelly McGillis")))
+    g.add((E("Heat"), P("starred_actors"), E("Tom Cruise")))  # connects the two casts
+    result = RuleEngine(RuleSet.parse(text, "t.rules")).run(g)
+    co = P("co_star")
+    assert (E("Al Pacino"), co, E("Robert De Niro")) in result.derivations
+    assert (E("Al Pacino"), co, E("Al Pacino")) not in result.derivations
+    # recursion: Al Pacino -> Tom Cruise (Heat) -> Kelly McGillis (Top Gun)
+    far = (E("Al Pacino"), P("linked"), E("Kelly McGillis"))
+    assert far in result.derivations
+    d = result.derivations[far]
+    assert d.rule.startswith("linked @ t.rules:4") and all(p in result.derivations or p in g for p in d.premises)
+    assert len(g) == len(movie_graph()) + 2  # the fact graph is unchanged
+
+
+def test_derived_triples_in_paths_are_explained() -> None:
+    g = movie_graph()
+    rules = RuleSet.bundled("movies")
+    result = RuleEngine(rules).run(g)
+    view = GraphView.build(g, result.derived)
+    res = PathReasoner(derivations=result.derivations).run_view(view, E("Heat"), [PathStep(P("same_director"))])
+    assert set(res.answers) == {E("Collateral")}
+    (t,) = res.answers[E("Collateral")][0]
+    assert res.explanations[t].premises == ((E("Heat"), P("directed_by"), E("Michael Mann")),
+                                            (E("Collateral"), P("directed_by"), E("Michael Mann")))
+
+
+@pytest.mark.parametrize("text, where", [
+    ("co(?a, ?b) :- p(?a, ?b)\n", "r.rules:2:1"),                 # missing final dot
+    ("co(?a, ?b) :- p(?a ?b) .", "r.rules:1:20"),                 # missing comma
+    ("x(?a, ?c) :- p(?a, ?b) .", "r.rules:1:1"),                  # unbound head variable
+    ("\n  ex:p(?a, ?b) :- q(?a, ?b) .", "r.rules:2:3"),           # unknown prefix
+    ("p(?a, ?b) :- q(?a, ?b), ?a ~ ?b .", "r.rules:1:28"),       # bad character
+])
+def test_rule_syntax_errors_name_file_line_and_column(text: str, where: str) -> None:
+    with pytest.raises(RuleSyntaxError) as err:
+        RuleSet.parse(text, "r.rules")
+    assert str(err.value).startswith(where)
+    assert isinstance(err.value, InputError)
+
+
+def test_owlrl_closure_adds_subclass_types_without_touching_graph() -> None:
+    g = rdflib.Graph()
+    g.add((KGO.Director, RDFS.subClassOf, KGO.Person))
+    g.add((E("Michael Mann"), rdflib.RDF.type, KGO.Director))
+    added = owl_closure(g, "rdfs")
+    assert (E("Michael Mann"), rdflib.RDF.type, KGO.Person) in added and len(g) == 2
+    with pytest.raises(InputError):
+        owl_closure(g, "nope")
+
+
+def test_dictionary_detector_prefers_longest_label() -> None:
+    g = movie_graph()
+    g.add((E("Heat 2"), RDFS.label, Literal("Heat 2")))
+    g.add((E("Heat 2"), P("has_genre"), E("Crime")))
+    found = EntityDetector().run("who directed heat 2 ?", GraphView.build(g))
+    assert found[0].text == "heat 2" and found[0].nodes == (E("Heat 2"),)
+
+
+def test_zero_shot_prefers_path_matching_question_words() -> None:
+    view = GraphView.build(movie_graph())
+    plans = ZeroShotPlanner().run("which genres are the movies directed by the director of Heat", view, E("Heat"),
+                                  "Heat")
+    assert plans[0].steps == (PathStep(P("directed_by")), PathStep(P("directed_by"), True), PathStep(P("has_genre")))
