@@ -61,13 +61,22 @@ class ChatService:
         self._conv_lock = threading.Lock()
         self._max_conversations = max_conversations
         self._job: TrainingJob | None = None
+        self._summaries: dict[str, tuple[int, Any]] = {}
 
     # -- the library ------------------------------------------------------------------------------
     def config(self) -> Any:
-        from agents.config import KGReasonConfig
+        """The pipeline config for what `serve` was asked for (bundled movie graph when nothing is given)."""
+        from agents.config import GraphSource, KGReasonConfig
 
-        return KGReasonConfig.for_serve(kg=list(self.options.kg), store=self.options.store,
-                                        endpoint=self.options.endpoint, cache=self.options.cache)
+        if self.options.kg:
+            source = GraphSource(kind="files", paths=tuple(Path(p) for p in self.options.kg))
+        elif self.options.store:
+            source = GraphSource(kind="store", location=self.options.store)
+        elif self.options.endpoint:
+            source = GraphSource(kind="endpoint", location=self.options.endpoint)
+        else:
+            source = GraphSource(kind="demo")
+        return KGReasonConfig(graph=source)
 
     @property
     def coordinator(self) -> Any:
@@ -79,8 +88,10 @@ class ChatService:
             return self._coordinator
 
     def warm_up(self) -> None:
-        """Load the graph, models and indexes now (first start builds caches)."""
+        """Open the graph, build the adjacency view and load the models now (not on the first question)."""
         self.coordinator.warm_up()
+        self.stats()
+        self.properties()
 
     @property
     def graph(self) -> Any:
@@ -138,22 +149,35 @@ class ChatService:
 
     # -- the graph -----------------------------------------------------------------------------------
     def load(self, paths: Sequence[str], format: str | None = None) -> Any:
-        """Load graph files (all-or-nothing); raises knowledge.errors.InputError naming file:line."""
+        """Load graph files into the live graph, all or nothing; raises InputError naming file:line."""
         with self._lock.writing():
-            return self.coordinator.load(list(paths), format=format)
+            return self.graph.load(list(paths), format=format)
 
     def ingest(self, paths: Sequence[str]) -> Any:
         """Read documents through NER and add what they mention to the graph."""
+        from agents.ingest import DocumentIngestor
+
         with self._lock.writing():
-            return self.coordinator.ingest(list(paths))
+            return DocumentIngestor(self.coordinator).run(list(paths))
 
     def stats(self) -> Any:
-        with self._lock.reading():
-            return self.graph.stats()
+        return self._cached("stats", lambda: self.graph.stats())
 
     def properties(self) -> list[Any]:
+        return self._cached("properties", lambda: list(self.graph.properties()))
+
+    def _cached(self, name: str, make: Any) -> Any:
+        """Graph summaries are slow on big graphs: keep them until the graph changes."""
         with self._lock.reading():
-            return list(self.graph.properties())
+            version = self.graph.version
+            with self._conv_lock:
+                hit = self._summaries.get(name)
+            if hit is not None and hit[0] == version:
+                return hit[1]
+            value = make()
+            with self._conv_lock:
+                self._summaries[name] = (version, value)
+            return value
 
     def sample_triples(self, limit: int = 50) -> list[tuple[str, str, str]]:
         with self._lock.reading():
@@ -165,15 +189,18 @@ class ChatService:
             return rows
 
     def examples(self, n: int = 4) -> list[str]:
-        """Questions the loaded graph can answer, made from its own properties and role words."""
+        """Questions the loaded graph can answer, made from its busiest properties' role words and facts."""
         out: list[str] = []
         with self._lock.reading():
-            for info in sorted(self.graph.properties(), key=lambda i: -i.count):
-                role = (info.object_roles or [info.label])[0]
-                triple = next(iter(self.graph.rdf.triples((None, info.iri, None))), None)
+            graph = self.graph
+            for info in sorted(graph.properties(), key=lambda i: -i.count):
+                role = (info.object_roles or [""])[0].replace("_", " ")
+                triple = next(iter(graph.rdf.triples((None, info.iri, None))), None)
                 if triple is None or not role:
                     continue
-                out.append(f"what is the {role.replace('_', ' ')} of {self.label(triple[0])}")
+                s, _, o = triple
+                who = "who" if any(graph.label(t).lower() == "person" for t in graph.types(o)) else "what"
+                out.append(f"{who} is the {role} of {graph.label(s)}")
                 if len(out) >= n:
                     break
         return out
@@ -227,6 +254,17 @@ class ChatService:
         return self._job.join(timeout) if self._job is not None else TrainingStatus()
 
     def activate(self, task: str, model_dir: str) -> None:
-        """Switch the active model for `task` to the one in `model_dir`."""
+        """Answer with the model in `model_dir` from now on (a new Coordinator over the same graph)."""
+        import dataclasses
+
+        from agents.coordinator import Coordinator
+
+        field_name = {"ner": "ner_model", "questions": "question_model"}[task]
         with self._lock.writing():
-            self.coordinator.use_model(task, model_dir)
+            old = self.coordinator
+            config = dataclasses.replace(old.config, **{field_name: model_dir})
+            fresh = Coordinator(config, graph=old.graph)
+            fresh.warm_up()
+            with self._build_lock:
+                self._coordinator = fresh
+            old.close()
