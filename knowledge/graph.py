@@ -285,14 +285,14 @@ class KnowledgeGraph:
     def _predicate_counts(self) -> Counter:
         if self.backend.local:
             return Counter(p for (_, p, _), _ in self.rdf.store.triples((None, None, None), self.rdf))
-        res = self.rdf.query("SELECT ?p (COUNT(*) AS ?n) WHERE { ?s ?p ?o } GROUP BY ?p")
-        return Counter({row[0]: int(row[1]) for row in res})  # type: ignore[index]
+        res = self.query("SELECT ?p (COUNT(*) AS ?n) WHERE { ?s ?p ?o } GROUP BY ?p")
+        return Counter({row[0]: int(row[1]) for row in res.rows})  # type: ignore[arg-type]
 
     def _class_counts(self) -> Counter:
         if self.backend.local:
             return Counter(o for o in self.rdf.objects(None, RDF.type) if isinstance(o, URIRef))
-        res = self.rdf.query("SELECT ?c (COUNT(*) AS ?n) WHERE { ?s a ?c } GROUP BY ?c")
-        return Counter({row[0]: int(row[1]) for row in res if isinstance(row[0], URIRef)})  # type: ignore[index]
+        res = self.query("SELECT ?c (COUNT(*) AS ?n) WHERE { ?s a ?c } GROUP BY ?c")
+        return Counter({row[0]: int(row[1]) for row in res.rows if isinstance(row[0], URIRef)})  # type: ignore[arg-type]
 
     # ---------------------------------------------------------------- SPARQL
     def query(self, sparql: str, bindings: Mapping[str, Node] | None = None,
@@ -305,14 +305,13 @@ class KnowledgeGraph:
                 raise UpdateRefused("SPARQL updates change the graph; pass allow_update=True "
                                     "(--allow-update) to run one", "<query>")
             try:
-                self.rdf.update(sparql, initBindings=init)
+                self.backend.update(self.rdf, sparql, init)
             except Exception as exc:  # noqa: BLE001  (a store's own error: report, don't crash)
                 raise QueryError(f"update failed: {exc}", "<query>") from exc
             self.touch()
             return QueryResult(kind="update")
         try:
-            target = prepared if self.backend.name == "memory" else sparql
-            res = self.rdf.query(target, initBindings=init)
+            res = self.backend.query(self.rdf, sparql, prepared, init)
             if kind == "ask":
                 return QueryResult(kind="ask", boolean=bool(res.askAnswer))
             if kind in ("construct", "describe"):

@@ -6,14 +6,14 @@
 """
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Protocol, runtime_checkable
 
 import rdflib
 from rdflib.graph import DATASET_DEFAULT_GRAPH_ID
-from rdflib.term import BNode, Literal, Node, URIRef
+from rdflib.term import BNode, Literal, Node, URIRef, Variable
 
 from knowledge.errors import BackendError
 
@@ -40,6 +40,14 @@ class StoreBackend(Protocol):
         """Flush and release the store."""
         ...
 
+    def query(self, graph: rdflib.Graph, sparql: str, prepared: Any, bindings: Mapping[Variable, Node]) -> Any:
+        """Run a parsed read-only query (`prepared` from rdflib's prepareQuery); values only via bindings."""
+        ...
+
+    def update(self, graph: rdflib.Graph, sparql: str, bindings: Mapping[Variable, Node]) -> None:
+        """Run a SPARQL update; values only via bindings."""
+        ...
+
 
 class MemoryBackend:
     """rdflib Memory store: everything in this process."""
@@ -59,6 +67,12 @@ class MemoryBackend:
 
     def close(self, graph: rdflib.Graph) -> None:
         graph.close()
+
+    def query(self, graph: rdflib.Graph, sparql: str, prepared: Any, bindings: Mapping[Variable, Node]) -> Any:
+        return graph.query(prepared, initBindings=dict(bindings))
+
+    def update(self, graph: rdflib.Graph, sparql: str, bindings: Mapping[Variable, Node]) -> None:
+        graph.update(sparql, initBindings=dict(bindings))
 
 
 def _to_ox(term: Node) -> Any:
@@ -113,6 +127,15 @@ class OxigraphBackend:
             store._store.flush()
         graph.close()
 
+    def query(self, graph: rdflib.Graph, sparql: str, prepared: Any, bindings: Mapping[Variable, Node]) -> Any:
+        if bindings:
+            # Oxigraph's substitutions only cover projected variables; rdflib's engine binds any variable
+            return graph.query(prepared, initBindings=dict(bindings), use_store_provided=False)
+        return graph.query(sparql)
+
+    def update(self, graph: rdflib.Graph, sparql: str, bindings: Mapping[Variable, Node]) -> None:
+        graph.update(sparql, initBindings=dict(bindings))  # oxrdflib defers to rdflib's engine for bindings
+
 
 class SparqlBackend:
     """A remote SPARQL 1.1 endpoint; `location` is the query URL, `update_endpoint` the update URL.
@@ -139,10 +162,21 @@ class SparqlBackend:
         for start in range(0, len(triples), self.batch):
             chunk = triples[start:start + self.batch]
             body = "\n".join(f"{nts(s)} {nts(p)} {nts(o)} ." for s, p, o in chunk)
-            store.update(f"INSERT DATA {{ {body} }}")
+            store.update(f"INSERT DATA {{ {body} }}", queryGraph=_ENDPOINT_DEFAULT)
 
     def close(self, graph: rdflib.Graph) -> None:
         graph.close()
+
+    # rdflib's Graph.query/update would name <urn:x-rdflib:default> as the dataset; ask the store directly
+    # with no dataset so the endpoint's own default graph is used (where add_many writes).
+    def query(self, graph: rdflib.Graph, sparql: str, prepared: Any, bindings: Mapping[Variable, Node]) -> Any:
+        return graph.store.query(sparql, initNs={}, initBindings=dict(bindings), queryGraph=_ENDPOINT_DEFAULT)
+
+    def update(self, graph: rdflib.Graph, sparql: str, bindings: Mapping[Variable, Node]) -> None:
+        graph.store.update(sparql, initNs={}, initBindings=dict(bindings), queryGraph=_ENDPOINT_DEFAULT)
+
+
+_ENDPOINT_DEFAULT = "__UNION__"
 
 
 def _guess_update_url(query_url: str) -> str:

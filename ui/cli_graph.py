@@ -1,1 +1,167 @@
-"""CLI verbs (to be filled)."""
+"""Graph verbs: `kgreason load`, `stats`, `query`, `entities`, and the shared `open_graph` helper."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING, Optional
+
+import typer
+
+from ui.cli import app
+from ui.errors import fail
+
+if TYPE_CHECKING:
+    from knowledge.graph import KnowledgeGraph
+
+
+def open_graph(kg: list[Path] | None = None, store: Optional[str] = None, endpoint: Optional[str] = None,
+               *, demo_when_empty: bool = True, format: Optional[str] = None,
+               delimiter: Optional[str] = None, header: bool = False) -> "KnowledgeGraph":
+    """The graph the CLI options name: files loaded into memory (`--kg`), an oxigraph folder (`--store`),
+    a SPARQL endpoint (`--endpoint`), else the bundled demo graph. Bad input -> `fail` (exit 2)."""
+    from knowledge.errors import InputError
+    from knowledge.graph import KnowledgeGraph
+
+    chosen = [x for x in (kg, store, endpoint) if x]
+    if len(chosen) > 1:
+        raise fail("give only one of --kg, --store, --endpoint")
+    try:
+        if store:
+            return KnowledgeGraph.open("oxigraph", store)
+        if endpoint:
+            return KnowledgeGraph.open("sparql", endpoint)
+        graph = KnowledgeGraph.open("memory")
+        if kg:
+            graph.load(kg, format=format, delimiter=delimiter, header=header)
+        elif demo_when_empty:
+            return KnowledgeGraph.demo()
+        return graph
+    except InputError as exc:
+        raise fail(str(exc)) from exc
+
+
+def _emit(data: dict, as_json: bool, text: str) -> None:
+    typer.echo(json.dumps(data, ensure_ascii=False, indent=2) if as_json else text)
+
+
+@app.command("load")
+def load(files: list[Path] = typer.Argument(..., help="RDF files (ttl, nt, nq, trig, rdf/xml, json-ld; .gz ok) "
+                                                       "or subject|relation|object / TSV / CSV text."),
+         store: Optional[str] = typer.Option(None, help="Load into this oxigraph store folder (kept)."),
+         endpoint: Optional[str] = typer.Option(None, help="Load into this SPARQL endpoint (query URL)."),
+         format: Optional[str] = typer.Option(None, "--format", "-f", help="Force a format (turtle, nt, ...)."),
+         delimiter: Optional[str] = typer.Option(None, help="Force the delimiter of triple text ('|', tab, ',')."),
+         header: bool = typer.Option(False, help="The first line of triple text is a header."),
+         as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
+    """Load files into a graph (all or nothing) and report triples added, entities, seconds, triples/s."""
+    from knowledge.errors import InputError
+
+    graph = open_graph(None, store, endpoint, demo_when_empty=False)
+    try:
+        report = graph.load(files, format=format, delimiter=delimiter, header=header)
+        total = len(graph)
+    except InputError as exc:
+        raise fail(str(exc)) from exc
+    finally:
+        graph.close()
+    data = {**report.to_dict(), "graph_triples": total, "backend": graph.backend.name, "location": graph.location}
+    _emit(data, as_json, f"loaded {len(report.files)} file(s): {report.triples_added} triples added "
+                         f"({report.triples_read} read), {report.entities} entities, {report.seconds:.2f} s, "
+                         f"{report.triples_per_second:,.0f} triples/s; graph now holds {total} triples")
+
+
+@app.command("stats")
+def stats(kg: Optional[list[Path]] = typer.Option(None, "--kg", help="Graph file(s) to load into memory."),
+          store: Optional[str] = typer.Option(None, help="An oxigraph store folder."),
+          endpoint: Optional[str] = typer.Option(None, help="A SPARQL query endpoint URL."),
+          as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
+    """Size of a graph: triples, entities, per-property and per-class counts (default: the demo graph)."""
+    from knowledge.errors import InputError
+
+    graph = open_graph(kg, store, endpoint)
+    try:
+        st = graph.stats()
+    except InputError as exc:
+        raise fail(str(exc)) from exc
+    finally:
+        graph.close()
+    lines = [f"{st.backend} graph{' at ' + st.location if st.location else ''}: {st.triples} triples, "
+             f"{st.entities} entities", "properties:"]
+    lines += [f"  {name}: {n}" for name, n in sorted(st.properties.items(), key=lambda x: -x[1])]
+    lines += ["classes:"] + [f"  {name}: {n}" for name, n in st.classes.items()]
+    _emit(st.to_dict(), as_json, "\n".join(lines))
+
+
+@app.command("query")
+def query(sparql: str = typer.Argument(..., help="A SPARQL query (or update, with --allow-update)."),
+          kg: Optional[list[Path]] = typer.Option(None, "--kg", help="Graph file(s) to load into memory."),
+          store: Optional[str] = typer.Option(None, help="An oxigraph store folder."),
+          endpoint: Optional[str] = typer.Option(None, help="A SPARQL query endpoint URL."),
+          allow_update: bool = typer.Option(False, "--allow-update", help="Allow INSERT/DELETE/... updates."),
+          limit: int = typer.Option(50, help="Print at most this many rows (text output)."),
+          as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
+    """Run SPARQL against a graph (default: the demo graph). Read-only unless --allow-update."""
+    from knowledge.errors import InputError
+    from knowledge.graph import classify_sparql
+
+    try:
+        kind, _ = classify_sparql(sparql)  # refuse bad input before opening anything
+        if kind == "update" and not allow_update:
+            raise fail("this is a SPARQL update, which changes the graph; add --allow-update to run it")
+    except InputError as exc:
+        raise fail(str(exc)) from exc
+    graph = open_graph(kg, store, endpoint)
+    try:
+        result = graph.query(sparql, allow_update=allow_update)
+    except InputError as exc:
+        raise fail(str(exc)) from exc
+    finally:
+        graph.close()
+    data = result.to_json()
+    if result.kind == "update":
+        text = "update done"
+    elif result.kind == "ask":
+        text = "yes" if result.boolean else "no"
+    elif result.kind == "select":
+        rows = data["rows"]
+        text = "\n".join(["\t".join(result.variables)]
+                         + ["\t".join("" if r[v] is None else str(r[v]) for v in result.variables)
+                            for r in rows[:limit]]
+                         + ([f"... {len(rows) - limit} more rows"] if len(rows) > limit else []))
+    else:
+        text = "\n".join(" ".join(str(x) for x in t) for t in data["triples"][:limit])
+    _emit(data, as_json, text)
+
+
+@app.command("entities")
+def entities(name: str = typer.Argument(..., help="A name to look up (case, accents and typos tolerated)."),
+             k: int = typer.Option(10, "-k", "--top", help="How many candidates."),
+             kg: Optional[list[Path]] = typer.Option(None, "--kg", help="Graph file(s) to load into memory."),
+             store: Optional[str] = typer.Option(None, help="An oxigraph store folder."),
+             endpoint: Optional[str] = typer.Option(None, help="A SPARQL query endpoint URL."),
+             as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
+    """Find the graph entities a name refers to (default graph: the demo)."""
+    from knowledge.errors import InputError
+    from knowledge.linker import EntityLinker
+
+    if k < 1:
+        raise fail("-k must be at least 1")
+    graph = open_graph(kg, store, endpoint)
+    try:
+        result = EntityLinker(graph).run(name, k=k)
+        types = {c.iri: [graph.label(t) for t in graph.types(c.iri)] for c in result.candidates}
+    except InputError as exc:
+        raise fail(str(exc)) from exc
+    finally:
+        graph.close()
+    data = result.to_dict()
+    for cand in data["candidates"]:
+        from rdflib import URIRef
+
+        cand["types"] = types.get(URIRef(cand["iri"]), [])
+    if not result.candidates:
+        text = f"no entity matches {name!r}"
+    else:
+        text = "\n".join(f"{i}. {c['label']}\t{c['score']:.3f}\t{c['method']}\t{','.join(c['types'])}\t{c['iri']}"
+                         for i, c in enumerate(data["candidates"], start=1))
+    _emit(data, as_json, text)
