@@ -168,19 +168,21 @@ def build_app(service: ChatService) -> Any:
         def summarize():
             return _graph_summary(service)
 
-        def load(files: list[str] | None, path: str, state_examples: Any = None):
+        def load(files: list[str] | None, path: str):
             paths = [str(f) for f in files or []] + ([path.strip()] if path and path.strip() else [])
             if not paths:
                 return ("**Nothing to load:** choose graph files or give a path.", gr.update(), gr.update(),
-                        gr.update())
+                        gr.update(), gr.update())
             from knowledge.errors import InputError
 
             try:
                 report = service.load(paths)
             except InputError as exc:
-                return (f"**Load failed, graph unchanged.**\n\n`{exc}`", gr.update(), gr.update(), gr.update())
+                message = _without_upload_dirs(str(exc), files or [])
+                return (f"**Load failed, graph unchanged.**\n\n`{message}`", gr.update(), gr.update(), gr.update(),
+                        gr.update())
             text, props, some = _graph_summary(service)
-            return (f"**Loaded** {_report_text(report)}", text, props, some)
+            return (f"**Loaded** {_report_text(report)}", text, props, some, None)
 
         def ingest(files: list[str] | None):
             if not files:
@@ -223,7 +225,7 @@ def build_app(service: ChatService) -> Any:
         new_button.click(reset, None, [chatbot, answer, trace, picture, session], api_visibility="private")
         gr.api(ask_api, api_name="ask", concurrency_limit=8)
         demo.load(summarize, None, [summary, relations, triples], api_name="graph_summary")
-        load_button.click(load, [graph_files, graph_path], [load_status, summary, relations, triples],
+        load_button.click(load, [graph_files, graph_path], [load_status, summary, relations, triples, graph_files],
                           api_name="load_graph", concurrency_limit=1)
         ingest_button.click(ingest, [doc_files], [load_status, summary], api_name="ingest_documents",
                             concurrency_limit=1)
@@ -243,6 +245,13 @@ def _progress_html(fraction: float) -> str:
     pct = max(0.0, min(100.0, 100.0 * fraction))
     return (f'<div style="display:flex;gap:.6em;align-items:center"><progress max="100" value="{pct:.0f}" '
             f'style="flex:1;height:1.2em"></progress><span>{pct:.0f}%</span></div>')
+
+
+def _without_upload_dirs(message: str, uploads: list[Any]) -> str:
+    """Error text with Gradio's temporary upload folders cut off, so `broken.ttl:3:9` reads as the user's file."""
+    for upload in uploads:
+        message = message.replace(str(Path(str(upload)).parent) + os.sep, "")
+    return message
 
 
 def _report_text(report: Any) -> str:

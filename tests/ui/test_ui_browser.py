@@ -83,6 +83,6 @@ def test_bad_turtle_shows_file_and_line(page, artifacts: Path, tmp_path: Path) -
     page.locator("#load-graph").click()
     status = page.locator("#load-status")
     status.get_by_text("graph unchanged").wait_for()
-    assert "broken.ttl:" in status.inner_text()
+    assert "broken.ttl:3" in status.inner_text() and "/tmp/" not in status.inner_text()
     assert page.locator("#graph-summary").inner_text() == before
     page.screenshot(path=str(artifacts / "knowledge_error.png"), full_page=True)
