@@ -36,3 +36,10 @@ def test_not_found_says_why(client) -> None:  # type: ignore[no-untyped-def]
     result = client.predict("who directed Qwxyzzt Plorbnax", "", api_name="/ask")
     assert result["found"] is False and result["answers"] == []
     assert result["reply"].strip()
+
+
+def test_follow_up_uses_the_conversation(client) -> None:  # type: ignore[no-untyped-def]
+    first = client.predict("who directed Kismet", "conv-follow-up", api_name="/ask")
+    assert [a["label"] for a in first["answers"]] == ["William Dieterle"]
+    second = client.predict("what language is it in", "conv-follow-up", api_name="/ask")
+    assert "English" in {a["label"] for a in second["answers"]}
