@@ -1,0 +1,481 @@
+"""KnowledgeIndex: semantic search over a graph's entities (names and aliases), facts and document passages.
+
+A folder holds one vector index per kind (`vectors-<kind>/`), the entries as JSON lines (`entries.jsonl`) and
+`manifest.json` (model id, graph fingerprint, counts, sha256 of every file). Opening checks all of it.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from rapidfuzz import fuzz, process
+from rdflib import RDF, Literal, URIRef
+
+from knowledge.embeddings import Embedder
+from knowledge.errors import InputError
+from knowledge.labels import LABEL_PREDICATES, normalise
+from knowledge.namespaces import KGO
+from knowledge.vector_index import VectorIndex, create_index, load_index
+
+if TYPE_CHECKING:
+    from knowledge.graph import KnowledgeGraph
+    from knowledge.linker import Candidate
+
+__all__ = ["Embedder", "Hit", "IndexEntry", "KnowledgeIndex", "SearchResult", "IndexCorruptError",
+           "IndexMismatchError", "KINDS", "graph_fingerprint", "default_cache_dir", "as_linker_fallback",
+           "verbalise_fact"]
+
+KINDS = ("entity", "fact", "passage")
+FORMAT = 1
+MANIFEST = "manifest.json"
+ENTRIES = "entries.jsonl"
+REBUILD_HINT = "rebuild it with `kgreason index build`"
+#: predicates that are bookkeeping, not facts worth verbalising
+_NOT_FACTS = frozenset({RDF.type, *LABEL_PREDICATES, KGO.mentions, KGO.source, KGO.start, KGO.end,
+                        KGO.derivedBy, KGO.subjectRole, KGO.objectRole})
+
+
+class IndexCorruptError(InputError):
+    """An index folder whose files are missing, unreadable or changed since they were written."""
+
+
+class IndexMismatchError(InputError):
+    """An index built with another embedding model or over another graph."""
+
+
+@dataclass(frozen=True)
+class IndexEntry:
+    """One indexed text. `text` is what was embedded; `label` is what a user is shown."""
+
+    id: int
+    kind: str
+    text: str
+    label: str
+    iri: str | None = None
+    types: tuple[str, ...] = ()
+    triple: tuple[str, str, str] | None = None
+    source: str | None = None
+    start: int | None = None
+    end: int | None = None
+
+    def to_json(self) -> str:
+        d = asdict(self)
+        return json.dumps({k: v for k, v in d.items() if v not in (None, ())}, ensure_ascii=False)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> "IndexEntry":
+        triple = d.get("triple")
+        return cls(id=int(d["id"]), kind=str(d["kind"]), text=str(d["text"]), label=str(d["label"]),
+                   iri=d.get("iri"), types=tuple(d.get("types", ())),
+                   triple=tuple(triple) if triple else None,  # type: ignore[arg-type]
+                   source=d.get("source"), start=d.get("start"), end=d.get("end"))
+
+
+@dataclass(frozen=True)
+class Hit:
+    """A search result: cosine score, kind, the label shown, the graph IRI (entity, fact subject or passage)."""
+
+    score: float
+    kind: str
+    label: str
+    iri: str | None
+    text: str
+    triple: tuple[str, str, str] | None = None
+    source: str | None = None
+    types: tuple[str, ...] = ()
+    start: int | None = None
+    end: int | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["score"] = round(self.score, 4)
+        return {k: v for k, v in d.items() if v not in (None, ())}
+
+
+@dataclass
+class SearchResult:
+    """What `KnowledgeIndex.run` returns."""
+
+    query: str
+    hits: list[Hit] = field(default_factory=list)
+    seconds: float = 0.0
+
+
+def verbalise_fact(subject: str, prop: str, obj: str) -> str:
+    """'Kismet' 'directed by' 'William Dieterle' -> 'Kismet directed by William Dieterle'."""
+    return f"{subject} {prop} {obj}"
+
+
+def graph_fingerprint(graph: "KnowledgeGraph") -> dict[str, Any]:
+    """Triple count plus an order-independent hash of every triple (sum of per-triple blake2b digests)."""
+    total = 0
+    n = 0
+    for s, p, o in graph.rdf:
+        digest = hashlib.blake2b(f"{s.n3()} {p.n3()} {o.n3()}".encode(), digest_size=8).digest()
+        total = (total + int.from_bytes(digest, "little")) & 0xFFFFFFFFFFFFFFFF
+        n += 1
+    return {"triples": n, "hash": f"{total:016x}"}
+
+
+def default_cache_dir() -> Path:
+    """Where cached indexes live: $KGREASON_CACHE, else $XDG_CACHE_HOME/kgreason, else ~/.cache/kgreason."""
+    if os.environ.get("KGREASON_CACHE"):
+        return Path(os.environ["KGREASON_CACHE"]) / "index"
+    base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    return base / "kgreason" / "index"
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+class KnowledgeIndex:
+    """Entities, facts and passages of one graph, embedded with one model, searchable by text."""
+
+    def __init__(self, folder: str | Path, embedder: Embedder | None = None, backend: str = "auto") -> None:
+        self.folder = Path(folder)
+        self.embedder = embedder or Embedder()
+        self.backend = backend
+        self.lexical_weight = 0.95  # entity search also matches spellings (0 turns that off)
+        self.entries: dict[int, IndexEntry] = {}
+        self.vectors: dict[str, VectorIndex] = {}
+        self.manifest: dict[str, Any] = {}
+        self._next_id = 0
+        self._lexicon: tuple[list[str], list[list[int]]] | None = None
+
+    # ------------------------------------------------------------------ building
+    @classmethod
+    def build(cls, graph: "KnowledgeGraph", folder: str | Path, kinds: Sequence[str] = ("entity", "fact"),
+              embedder: Embedder | None = None, backend: str = "auto", progress: bool | None = None,
+              fingerprint: dict[str, Any] | None = None) -> "KnowledgeIndex":
+        """Embed the graph's entity names and/or verbalised facts (and existing passages) and save to `folder`."""
+        bad = [k for k in kinds if k not in KINDS]
+        if bad:
+            raise InputError(f"unknown index kind(s) {', '.join(bad)}; choose from {', '.join(KINDS)}")
+        self = cls(folder, embedder, backend)
+        self.manifest = {"kinds": list(dict.fromkeys(kinds))}
+        collectors: dict[str, Callable[[], Iterator[IndexEntry]]] = {
+            "entity": lambda: self._entity_entries(graph), "fact": lambda: self._fact_entries(graph),
+            "passage": lambda: self._passage_entries(graph)}
+        for kind in self.manifest["kinds"]:
+            self._add_entries(list(collectors[kind]()), kind, progress=progress)
+        self.save(graph, fingerprint=fingerprint)
+        return self
+
+    def _new_id(self) -> int:
+        self._next_id += 1
+        return self._next_id - 1
+
+    def _entity_entries(self, graph: "KnowledgeGraph") -> Iterator[IndexEntry]:
+        labels = graph.labels()
+        passages = set(graph.subjects(RDF.type, KGO.Passage))
+        types: dict[URIRef, tuple[str, ...]] = {}
+        for key in labels.keys:
+            for e in labels.entries(key):
+                if e.iri in passages:
+                    continue
+                if e.iri not in types:
+                    types[e.iri] = tuple(str(t) for t in graph.types(e.iri))
+                yield IndexEntry(self._new_id(), "entity", e.label, e.label, str(e.iri), types[e.iri])
+
+    def _fact_entries(self, graph: "KnowledgeGraph") -> Iterator[IndexEntry]:
+        labels = graph.labels()
+        passages = set(graph.subjects(RDF.type, KGO.Passage))
+        type_cache: dict[URIRef, list[str]] = {}
+
+        def types(node: Any) -> list[str]:
+            if not isinstance(node, URIRef):
+                return []
+            if node not in type_cache:
+                type_cache[node] = [str(t) for t in graph.types(node)]
+            return type_cache[node]
+
+        def name(node: Any) -> str:
+            if isinstance(node, Literal):
+                return str(node)
+            return labels.label_of(node) or graph.label(node)
+
+        for info in graph.properties():
+            if info.iri in _NOT_FACTS:
+                continue
+            for s, p, o in graph.triples((None, info.iri, None)):
+                if not isinstance(s, URIRef) or s in passages:
+                    continue
+                text = verbalise_fact(name(s), info.label, name(o))
+                yield IndexEntry(self._new_id(), "fact", text, text, str(s),
+                                 tuple(dict.fromkeys(types(s) + types(o))), (str(s), str(p), str(o)))
+
+    def _passage_entries(self, graph: "KnowledgeGraph") -> Iterator[IndexEntry]:
+        for node in graph.subjects(RDF.type, KGO.Passage):
+            text = next((str(v) for v in graph.objects(node, RDF.value) if isinstance(v, Literal)), None)
+            if text is None:
+                continue
+            src = next((str(v) for v in graph.objects(node, KGO.source)), None)
+            start = next((int(v.toPython()) for v in graph.objects(node, KGO.start) if isinstance(v, Literal)), None)
+            end = next((int(v.toPython()) for v in graph.objects(node, KGO.end) if isinstance(v, Literal)), None)
+            yield IndexEntry(self._new_id(), "passage", text, text[:120], str(node), (), None, src, start, end)
+
+    def _add_entries(self, entries: list[IndexEntry], kind: str, progress: bool | None = None) -> list[int]:
+        if kind not in self.vectors:
+            self.vectors[kind] = create_index(self.backend, self.embedder.dim, size_hint=len(entries))
+        if not entries:
+            return []
+        unique = list(dict.fromkeys(e.text for e in entries))  # aliases and repeated facts embed once
+        where = {t: i for i, t in enumerate(unique)}
+        vecs = self.embedder.encode(unique, progress=progress)[[where[e.text] for e in entries]]
+        ids = np.fromiter((e.id for e in entries), np.int64, len(entries))
+        self.vectors[kind].add(ids, vecs)
+        self.entries.update((e.id, e) for e in entries)
+        if kind == "entity":
+            self._lexicon = None
+        return ids.tolist()
+
+    # ------------------------------------------------------------------ passages (document ingest)
+    def add_passages(self, passages: Iterable[dict[str, Any]]) -> list[int]:
+        """Index passages: dicts with text, iri (passage node), source, start, end. Call `save` afterwards."""
+        entries = [IndexEntry(self._new_id(), "passage", p["text"], p["text"][:120], p.get("iri"), (), None,
+                              p.get("source"), p.get("start"), p.get("end")) for p in passages]
+        if "passage" not in self.manifest.setdefault("kinds", []):
+            self.manifest["kinds"].append("passage")
+        return self._add_entries(entries, "passage")
+
+    def remove_source(self, source: str) -> int:
+        """Drop every passage that came from `source`; returns how many."""
+        ids = [e.id for e in self.entries.values() if e.kind == "passage" and e.source == source]
+        if ids and "passage" in self.vectors:
+            self.vectors["passage"].remove(ids)
+        for i in ids:
+            del self.entries[i]
+        return len(ids)
+
+    # ------------------------------------------------------------------ persistence
+    def save(self, graph: "KnowledgeGraph | None" = None, fingerprint: dict[str, Any] | None = None) -> None:
+        """Write vectors, entries and the manifest (last, with checksums) into the folder."""
+        self.folder.mkdir(parents=True, exist_ok=True)
+        files: list[Path] = []
+        for kind, index in self.vectors.items():
+            sub = self.folder / f"vectors-{kind}"
+            if sub.exists():
+                shutil.rmtree(sub)
+            files += index.save(sub)
+        tmp = self.folder / (ENTRIES + ".tmp")
+        with tmp.open("w", encoding="utf-8") as fh:
+            for e in self.entries.values():
+                fh.write(e.to_json() + "\n")
+        os.replace(tmp, self.folder / ENTRIES)
+        files.append(self.folder / ENTRIES)
+        if graph is not None or fingerprint is not None:
+            self.manifest["graph"] = fingerprint or graph_fingerprint(graph)  # type: ignore[arg-type]
+        counts = {k: 0 for k in self.vectors}
+        for e in self.entries.values():
+            counts[e.kind] = counts.get(e.kind, 0) + 1
+        self.manifest.update({
+            "format": FORMAT, "model_id": self.embedder.model_id, "dim": self.embedder.dim,
+            "backend": self.backend, "backends": {k: v.name for k, v in self.vectors.items()},
+            "counts": counts, "next_id": self._next_id, "saved": time.strftime("%Y-%m-%dT%H:%M:%S"),
+            "files": {str(f.relative_to(self.folder)): _sha256(f) for f in files}})
+        tmp = self.folder / (MANIFEST + ".tmp")
+        tmp.write_text(json.dumps(self.manifest, indent=2), encoding="utf-8")
+        os.replace(tmp, self.folder / MANIFEST)
+
+    @classmethod
+    def open(cls, folder: str | Path, graph: "KnowledgeGraph | None" = None, embedder: Embedder | None = None,
+             verify: bool = True, fingerprint: dict[str, Any] | None = None) -> "KnowledgeIndex":
+        """Load an index folder; checks checksums, the embedding model and (given a graph) the graph."""
+        folder = Path(folder)
+        mpath = folder / MANIFEST
+        if not mpath.is_file():
+            raise IndexCorruptError(f"no index here (missing {MANIFEST}); {REBUILD_HINT}", folder)
+        try:
+            manifest = json.loads(mpath.read_text(encoding="utf-8"))
+            files: dict[str, str] = manifest["files"]
+            model_id = manifest["model_id"]
+        except (ValueError, KeyError, TypeError, UnicodeDecodeError) as exc:
+            raise IndexCorruptError(f"unreadable manifest ({exc}); {REBUILD_HINT}", mpath) from exc
+        if manifest.get("format") != FORMAT:
+            raise IndexMismatchError(f"index format {manifest.get('format')} is not {FORMAT}; {REBUILD_HINT}", mpath)
+        if verify:
+            for rel, digest in files.items():
+                path = folder / rel
+                if not path.is_file():
+                    raise IndexCorruptError(f"missing index file; {REBUILD_HINT}", path)
+                if _sha256(path) != digest:
+                    raise IndexCorruptError(f"file changed or corrupted since the index was saved (checksum "
+                                            f"mismatch); {REBUILD_HINT}", path)
+        self = cls(folder, embedder, manifest.get("backend", "auto"))
+        if self.embedder.model_id != model_id:
+            raise IndexMismatchError(f"index was built with embedding model {model_id}, the current model is "
+                                     f"{self.embedder.model_id}; {REBUILD_HINT}", mpath)
+        if graph is not None or fingerprint is not None:
+            now = fingerprint or graph_fingerprint(graph)  # type: ignore[arg-type]
+            if manifest.get("graph") != now:
+                raise IndexMismatchError(f"index was built over another graph ({manifest.get('graph')}, this graph "
+                                         f"is {now}); {REBUILD_HINT}", mpath)
+        self.manifest = manifest
+        self._next_id = int(manifest.get("next_id", 0))
+        self.entries = _read_entries(folder / ENTRIES)
+        for kind in manifest.get("backends", {}):
+            sub = folder / f"vectors-{kind}"
+            self.vectors[kind] = load_index(sub)
+            n = sum(1 for e in self.entries.values() if e.kind == kind)
+            if len(self.vectors[kind]) != n:
+                raise IndexCorruptError(f"{len(self.vectors[kind])} vectors for {n} entries; {REBUILD_HINT}", sub)
+        return self
+
+    @classmethod
+    def cached(cls, graph: "KnowledgeGraph", kinds: Sequence[str] = ("entity", "fact"),
+               embedder: Embedder | None = None, cache_dir: str | Path | None = None,
+               backend: str = "auto", progress: bool | None = None) -> "KnowledgeIndex":
+        """Open the cached index of this graph (same fingerprint, model and kinds) or build and cache it."""
+        embedder = embedder or Embedder()
+        fp = graph_fingerprint(graph)
+        folder = Path(cache_dir or default_cache_dir()) / f"{fp['triples']}-{fp['hash']}"
+        try:
+            index = cls.open(folder, embedder=embedder, fingerprint=fp)
+            if set(kinds) <= set(index.manifest.get("kinds", [])):
+                return index
+        except InputError:
+            pass
+        return cls.build(graph, folder, kinds, embedder, backend, progress, fingerprint=fp)
+
+    # ------------------------------------------------------------------ searching
+    def __len__(self) -> int:
+        return len(self.entries)
+
+    def counts(self) -> dict[str, int]:
+        """Entries per kind."""
+        out: dict[str, int] = {}
+        for e in self.entries.values():
+            out[e.kind] = out.get(e.kind, 0) + 1
+        return out
+
+    def search(self, text: str, k: int = 10, kind: str | None = None,
+               entity_type: str | URIRef | Sequence[str] | None = None) -> list[Hit]:
+        """The k entries closest to `text`, best first, optionally only of one kind and/or entity type."""
+        return self.search_many([text], k, kind, entity_type)[0]
+
+    def search_many(self, texts: Sequence[str], k: int = 10, kind: str | None = None,
+                    entity_type: str | URIRef | Sequence[str] | None = None) -> list[list[Hit]]:
+        """`search` for many queries at once (one encoder batch, one vector search per kind)."""
+        if kind is not None and kind not in KINDS:
+            raise InputError(f"unknown kind {kind!r}; choose from {', '.join(KINDS)}")
+        if not texts:
+            return []
+        wanted = None
+        if entity_type is not None:
+            wanted = {str(entity_type)} if isinstance(entity_type, (str, URIRef)) else {str(t) for t in entity_type}
+        kinds = [kind] if kind else list(self.vectors)
+        queries = self.embedder.encode(list(texts))
+        results: list[list[Hit]] = [[] for _ in texts]
+        for kd in kinds:
+            index = self.vectors.get(kd)
+            if index is None or not len(index):
+                continue
+            for row, hits in enumerate(self._search_kind(index, queries, k, wanted)):
+                results[row].extend(hits)
+            if kd == "entity" and self.lexical_weight > 0:
+                for row, text in enumerate(texts):
+                    results[row] = _merge(results[row], self._lexical(text, k, wanted))
+        return [sorted(r, key=lambda h: -h.score)[:k] for r in results]
+
+    def _lexical(self, text: str, k: int, wanted: set[str] | None) -> list[Hit]:
+        """Entity names spelled like `text` (rapidfuzz ratio over normalised labels), scored into [0, weight]."""
+        if self._lexicon is None:
+            by_key: dict[str, list[int]] = {}
+            for e in self.entries.values():
+                if e.kind == "entity":
+                    by_key.setdefault(normalise(e.label), []).append(e.id)
+            self._lexicon = (list(by_key), list(by_key.values()))
+        keys, ids = self._lexicon
+        query = normalise(text)
+        if not query or not keys:
+            return []
+        found = process.extract(query, keys, scorer=fuzz.ratio, limit=k, score_cutoff=60)
+        hits = [self._hit(i, self.lexical_weight * score / 100.0) for _, score, pos in found for i in ids[pos]]
+        return [h for h in hits if wanted is None or wanted.intersection(h.types)]
+
+    def _search_kind(self, index: VectorIndex, queries: np.ndarray, k: int,
+                     wanted: set[str] | None) -> list[list[Hit]]:
+        depth = k if wanted is None else k * 8
+        out: list[list[Hit]] = [[] for _ in range(len(queries))]
+        todo = list(range(len(queries)))
+        while todo:
+            scores, ids = index.search(queries[todo], min(depth, len(index)))
+            again = []
+            for row, srow, irow in zip(todo, scores, ids):
+                hits = [self._hit(int(i), float(s)) for s, i in zip(srow, irow) if i >= 0]
+                if wanted is not None:
+                    hits = [h for h in hits if wanted.intersection(h.types)]
+                if len(hits) >= k or depth >= len(index):
+                    out[row] = hits[:k]
+                else:
+                    again.append(row)
+            todo, depth = again, depth * 8
+        return out
+
+    def _hit(self, i: int, score: float) -> Hit:
+        e = self.entries[i]
+        return Hit(score, e.kind, e.label, e.iri, e.text, e.triple, e.source, e.types, e.start, e.end)
+
+    def run(self, query: str, k: int = 10, kind: str | None = None, entity_type: str | None = None) -> SearchResult:
+        """Search, timed."""
+        t0 = time.perf_counter()
+        hits = self.search(query, k, kind, entity_type)
+        return SearchResult(query, hits, time.perf_counter() - t0)
+
+
+def _merge(a: list[Hit], b: list[Hit]) -> list[Hit]:
+    """Union of two hit lists, one hit per entry (same kind, iri and label), keeping the higher score."""
+    best: dict[tuple[str, str | None, str], Hit] = {}
+    for h in [*a, *b]:
+        key = (h.kind, h.iri, h.label)
+        if key not in best or h.score > best[key].score:
+            best[key] = h
+    return list(best.values())
+
+
+def _read_entries(path: Path) -> dict[int, IndexEntry]:
+    entries: dict[int, IndexEntry] = {}
+    try:
+        fh = path.open(encoding="utf-8")
+    except OSError as exc:
+        raise IndexCorruptError(f"cannot read entries ({exc.strerror}); {REBUILD_HINT}", path) from exc
+    with fh:
+        try:
+            for no, line in enumerate(fh, 1):
+                try:
+                    e = IndexEntry.from_dict(json.loads(line))
+                except (ValueError, KeyError, TypeError) as exc:
+                    raise IndexCorruptError(f"bad entry ({exc}); {REBUILD_HINT}", path, no) from exc
+                entries[e.id] = e
+        except UnicodeDecodeError as exc:
+            raise IndexCorruptError(f"not UTF-8; {REBUILD_HINT}", path) from exc
+    return entries
+
+
+def as_linker_fallback(index: KnowledgeIndex, min_score: float = 0.5) -> Callable[[str, int], list["Candidate"]]:
+    """A `(mention, k) -> [Candidate]` hook for EntityLinker(fallback=...) that searches entity names."""
+    from knowledge.linker import Candidate
+
+    def fallback(mention: str, k: int = 10) -> list[Candidate]:
+        seen: set[str] = set()
+        out = []
+        for h in index.search(mention, k=k * 2, kind="entity"):
+            if h.iri and h.iri not in seen and h.score >= min_score:
+                seen.add(h.iri)
+                out.append(Candidate(URIRef(h.iri), h.label, float(h.score), "embedding"))
+        return out[:k]
+
+    return fallback
