@@ -223,7 +223,7 @@ class KnowledgeGraph:
         return [t for t, _ in self.rdf.store.triples(pattern, self.rdf)]
 
     def __len__(self) -> int:
-        return len(self.rdf)
+        return self.backend.count(self.rdf)
 
     def __contains__(self, triple: object) -> bool:
         return triple in self.rdf
