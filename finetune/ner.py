@@ -15,7 +15,7 @@ from finetune.data import NerCorpus, read_ner, split_words
 from finetune.errors import ModelError
 from finetune.metrics import ner_scores
 from finetune.modeling import build_model, load_model, save_model, word_shape
-from finetune.train import TrainingArguments, TrainResult, bucket_batches, collate, fit, to_device, use_bf16
+from finetune.train import TrainingArguments, TrainResult, seed_everything, bucket_batches, collate, fit, to_device, use_bf16
 
 SHIPPED_NER = Path(__file__).resolve().parent / "models" / "ner"
 _SENT_END = {".", "!", "?"}
@@ -144,6 +144,7 @@ class NerTrainer:
         dv = dev if isinstance(dev, NerCorpus) else read_ner(dev, repair=repair, labels=labels)
         tr_docs, dv_docs = _docs(tr, limit), _docs(dv, dev_limit)
         l2i = {t: i for i, t in enumerate(labels)}
+        seed_everything(a.seed)  # heads and LoRA init are seeded too
         model, tok = build_model(self.base, len(labels), 0, a.adapter, a.lora_r, a.lora_alpha)
         t0 = time.perf_counter()
         feats = encode_docs(tok, [[s.tokens for s in d] for d in tr_docs], a.max_length, a.context,

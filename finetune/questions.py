@@ -13,7 +13,7 @@ from finetune.data import Question, read_questions, split_words
 from finetune.errors import ModelError
 from finetune.modeling import build_model, load_model, save_model, word_shape
 from finetune.ner import predict_features
-from finetune.train import TrainingArguments, TrainResult, fit, use_bf16
+from finetune.train import TrainingArguments, TrainResult, seed_everything, fit, use_bf16
 
 SHIPPED_QUESTIONS = Path(__file__).resolve().parent / "models" / "questions"
 SPAN_TAGS = ["O", "B-ENT", "I-ENT"]
@@ -110,6 +110,7 @@ class QuestionTrainer:
         dv = read_questions(dev, dev_qtypes)[:dev_limit or None]
         paths = sorted({q.path for q in tr if q.path})
         p2i = {p: i for i, p in enumerate(paths)}
+        seed_everything(a.seed)  # heads and LoRA init are seeded too
         model, tok = build_model(self.base, len(SPAN_TAGS), len(paths), a.adapter, a.lora_r, a.lora_alpha)
         t0 = time.perf_counter()
         feats, _ = encode_questions(tok, [q.text for q in tr], a.max_length, [(q.start, q.end) for q in tr],
