@@ -111,3 +111,17 @@ def test_oxigraph_store_persists(tmp_path: Path, movies_file: Path) -> None:
     with KnowledgeGraph.open("oxigraph", tmp_path / "db") as again:
         assert len(again) == size
         assert again.objects(entity_iri("Heat"), property_iri("directed_by")) == [entity_iri("Michael Mann")]
+
+
+def test_hostile_names_round_trip(backend_graph: KnowledgeGraph, tmp_path: Path) -> None:
+    """Names full of SPARQL syntax are data, stored and read back exactly (no injection on any store)."""
+    name = 'O"Brien } ; DROP ALL ; INSERT DATA { <urn:x> <urn:y> "z" } # \\ \'quoted\''
+    path = tmp_path / "evil.txt"
+    path.write_text(f"{name}|directed_by|Ana Lily Amirpour\n", encoding="utf-8")
+    backend_graph.load(path)
+    evil = entity_iri(name)
+    assert backend_graph.label(evil) == name
+    assert backend_graph.objects(evil, property_iri("directed_by")) == [entity_iri("Ana Lily Amirpour")]
+    res = backend_graph.query("SELECT ?s WHERE { ?s ?label ?name }", {"label": RDFS.label, "name": Literal(name)})
+    assert [r[0] for r in res.rows] == [evil]
+    assert URIRef("urn:x") not in {t[0] for t in backend_graph.triples((None, None, None))}

@@ -66,3 +66,22 @@ def test_entities_with_kg_file(movies_file: Path) -> None:
 def test_entities_default_to_demo_graph() -> None:
     res = runner.invoke(app, ["entities", "Gregoire Colin", "--json"])
     assert json.loads(res.output)["candidates"][0]["label"] == "Grégoire Colin"
+
+
+@pytest.mark.integration
+def test_endpoint_load_query_and_refused_update(oxigraph_server: str, movies_file: Path, tmp_path: Path) -> None:
+    endpoint = f"{oxigraph_server}/query"
+    assert runner.invoke(app, ["query", "CLEAR ALL", "--endpoint", endpoint, "--allow-update"]).exit_code == 0
+    res = runner.invoke(app, ["load", str(movies_file), "--endpoint", endpoint, "--json"])
+    assert res.exit_code == 0, res.output
+    added = json.loads(res.output)["triples_added"]
+    bad = tmp_path / "bad.ttl"
+    bad.write_text("@prefix ex: <http://ex.org/> .\nex:a ex:b .\n", encoding="utf-8")
+    res = runner.invoke(app, ["load", str(bad), "--endpoint", endpoint])
+    assert res.exit_code == 2 and f"{bad}:2" in res.output
+    res = runner.invoke(app, ["query", "DROP ALL", "--endpoint", endpoint])
+    assert res.exit_code == 2
+    stats = json.loads(runner.invoke(app, ["stats", "--endpoint", endpoint, "--json"]).output)
+    assert stats["triples"] == added and stats["properties"]["directed by"] == 4
+    res = runner.invoke(app, ["entities", "gregoire colin", "--endpoint", endpoint, "--json"])
+    assert json.loads(res.output)["candidates"][0]["label"] == "Grégoire Colin"
