@@ -1,6 +1,7 @@
 """Load speed of MetaQA's kb.txt into each backend, beside rdflib's own Turtle parser on the same KB.
 
-Usage: python benchmarks/bench_load.py [--kb PATH] [--skip-turtle]. Prints one JSON object."""
+Usage: python benchmarks/bench_load.py [--kb PATH] [--skip-turtle] [--endpoint QUERY_URL]
+(--endpoint also loads into that SPARQL store, e.g. a scratch `oxigraph serve`). Prints one JSON object."""
 from __future__ import annotations
 
 import argparse
@@ -17,6 +18,8 @@ DEFAULT_KB = Path(__file__).resolve().parents[2] / "shared" / "data" / "metaqa" 
 
 def _timed_load(backend: str, kb: Path, location: str | None) -> tuple[dict, KnowledgeGraph]:
     kg = KnowledgeGraph.open(backend, location)
+    if backend == "sparql":
+        kg.query("CLEAR DEFAULT", allow_update=True)
     t0 = time.perf_counter()
     report = kg.load(kb)
     loaded = time.perf_counter() - t0
@@ -32,6 +35,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--kb", type=Path, default=DEFAULT_KB)
     ap.add_argument("--skip-turtle", action="store_true")
+    ap.add_argument("--endpoint", help="also load into this SPARQL endpoint (its default graph is CLEARED)")
     args = ap.parse_args()
     out: dict[str, object] = {"kb": str(args.kb)}
     mem, kg = _timed_load("memory", args.kb, None)
@@ -40,6 +44,8 @@ def main() -> None:
         ox, oxkg = _timed_load("oxigraph", args.kb, str(Path(tmp) / "store"))
         oxkg.close()
         out["oxigraph"] = ox
+        if args.endpoint:
+            out["sparql"] = _timed_load("sparql", args.kb, args.endpoint)[0]
         if not args.skip_turtle:
             ttl = Path(tmp) / "kb.ttl"
             kg.rdf.serialize(ttl, format="turtle")

@@ -165,7 +165,6 @@ class SparqlBackend:
 
     name = "sparql"
     local = False
-    batch = 2000
 
     def open(self, location: str | None = None, **kw: Any) -> rdflib.Graph:
         from rdflib.plugins.stores.sparqlstore import SPARQLUpdateStore
@@ -178,12 +177,12 @@ class SparqlBackend:
         return rdflib.Graph(store=store, identifier=DATASET_DEFAULT_GRAPH_ID)
 
     def add_many(self, graph: rdflib.Graph, triples: Sequence[Triple]) -> None:
+        """One INSERT DATA request for the whole load: SPARQL 1.1 services run a request atomically, so a
+        failed load adds nothing. Terms are written by rdflib's own serialiser, which escapes every term."""
         store = graph.store
-        nts = store.node_to_sparql  # rdflib's own term serialiser (escapes every term)
-        for start in range(0, len(triples), self.batch):
-            chunk = triples[start:start + self.batch]
-            body = "\n".join(f"{nts(s)} {nts(p)} {nts(o)} ." for s, p, o in chunk)
-            store.update(f"INSERT DATA {{ {body} }}", queryGraph=_ENDPOINT_DEFAULT)
+        nts = store.node_to_sparql
+        body = "\n".join(f"{nts(s)} {nts(p)} {nts(o)} ." for s, p, o in triples)
+        store.update(f"INSERT DATA {{\n{body}\n}}", queryGraph=_ENDPOINT_DEFAULT)
 
     def close(self, graph: rdflib.Graph) -> None:
         graph.close()
