@@ -51,8 +51,10 @@ def _as_vectors(vectors: np.ndarray, dim: int) -> np.ndarray:
 
 def faiss_gpu_count() -> int:
     """GPUs faiss can use (0 with faiss-cpu)."""
-    import faiss
-
+    try:
+        import faiss
+    except ImportError:
+        return 0
     get = getattr(faiss, "get_num_gpus", None)
     return int(get()) if get is not None and hasattr(faiss, "StandardGpuResources") else 0
 
