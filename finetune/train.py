@@ -29,6 +29,7 @@ class TrainingArguments:
     patience: int = 2              # epochs without dev improvement before stopping (0: never)
     eval_every_epoch: bool = True
     max_steps: int = 0             # stop after this many optimiser steps (0: run all epochs)
+    max_seconds: float = 0.0       # wall-clock budget: stop mid-epoch, evaluate, keep the best (0: none)
     bf16: bool | None = None       # None: bf16 autocast when CUDA supports it
     device: str | None = None      # None: cuda if available else cpu
     log_every: int = 25            # steps between loss reads for the progress bar
@@ -132,6 +133,9 @@ def fit(model: torch.nn.Module, features: Sequence[Feature], evaluate: Callable[
     best_score, best_state, bad_epochs = -math.inf, None, 0
     step, ntok, t0 = 0, 0, time.perf_counter()
     train_seconds = 0.0
+    def out_of_time() -> bool:
+        return bool(args.max_seconds) and time.perf_counter() - t0 > args.max_seconds
+
     bar = tqdm(total=total, desc="train", unit="step", disable=not args.progress, dynamic_ncols=True)
     for epoch in range(1, epochs + 1):
         model.train()
@@ -160,7 +164,7 @@ def fit(model: torch.nn.Module, features: Sequence[Feature], evaluate: Callable[
                 loss_sum.zero_()
                 n_since = 0
             bar.update(1)
-            if step >= total:
+            if step >= total or out_of_time():
                 break
         if n_since:
             result.last_loss = float(loss_sum) / n_since
@@ -185,7 +189,7 @@ def fit(model: torch.nn.Module, features: Sequence[Feature], evaluate: Callable[
             if args.patience and bad_epochs >= args.patience:
                 bar.write(f"early stop: no {metric} gain for {bad_epochs} epoch(s)")
                 break
-        if step >= total:
+        if step >= total or out_of_time():
             break
     bar.close()
     if best_state is not None:

@@ -24,5 +24,7 @@ def main() -> None:
     app()
 
 
-if __name__ == "__main__":
-    main()
+if __name__ == "__main__":  # `python -m ui.cli`: run the registered app of the imported module, not __main__'s
+    from ui.cli import main as _main
+
+    _main()

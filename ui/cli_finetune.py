@@ -14,14 +14,15 @@ from ui.errors import fail
 
 
 def _args(epochs: int, lr: Optional[float], batch_size: int, adapter: str, seed: int, max_steps: int,
-          max_length: int, context: int, patience: int, device: Optional[str]):
+          max_length: int, context: int, patience: int, device: Optional[str], max_seconds: float = 0.0):
     from finetune.train import TrainingArguments
 
     if adapter not in ("lora", "full"):
         raise fail(f"--adapter must be lora or full, got {adapter!r}")
     return TrainingArguments(epochs=epochs, lr=lr if lr is not None else (5e-4 if adapter == "lora" else 1e-4),
                              batch_size=batch_size, adapter=adapter, seed=seed, max_steps=max_steps,
-                             max_length=max_length, context=context, patience=patience, device=device)
+                             max_length=max_length, context=context, patience=patience, device=device,
+                             max_seconds=max_seconds)
 
 
 def _guard(fn):
@@ -55,11 +56,12 @@ def finetune_ner(train: Path = typer.Option(..., help="CoNLL or JSONL training f
                  max_length: int = 256, context: int = typer.Option(64, help="document-context sub-tokens per side"),
                  patience: int = 2, limit: int = typer.Option(0, help="use only the first N training sentences"),
                  dev_limit: int = 0, repair: bool = typer.Option(False, help="fix I- tags that start an entity"),
-                 device: Optional[str] = None) -> None:
+                 device: Optional[str] = None,
+                 max_seconds: float = typer.Option(0.0, help="wall-clock budget; stops, evaluates, keeps the best")) -> None:
     """Fine-tune the document NER model (token classification, LoRA by default)."""
     from finetune.ner import NerTrainer
 
-    args = _args(epochs, lr, batch_size, adapter, seed, max_steps, max_length, context, patience, device)
+    args = _args(epochs, lr, batch_size, adapter, seed, max_steps, max_length, context, patience, device, max_seconds)
     run = _guard(lambda: NerTrainer(args, base).run(train, dev, out, limit=limit or None, dev_limit=dev_limit or None,
                                                     repair=repair, command=_command()))
     best = {k: v for k, v in run.result.best.items() if k != "per_type"}
@@ -74,11 +76,13 @@ def finetune_questions(train: Path = typer.Option(..., help="questions file: `q 
                        out: Path = typer.Option(...), base: Optional[str] = None, epochs: int = 3,
                        lr: Optional[float] = None, batch_size: int = 64, adapter: str = "lora", seed: int = 0,
                        max_steps: int = 0, max_length: int = 64, patience: int = 2, limit: int = 0, dev_limit: int = 0,
-                       device: Optional[str] = None) -> None:
+                       device: Optional[str] = None,
+                       max_seconds: float = typer.Option(0.0, help="wall-clock budget; stops, evaluates, keeps the best")
+                       ) -> None:
     """Fine-tune the joint question model (topic-entity span + relation path)."""
     from finetune.questions import QuestionTrainer
 
-    args = _args(epochs, lr, batch_size, adapter, seed, max_steps, max_length, 0, patience, device)
+    args = _args(epochs, lr, batch_size, adapter, seed, max_steps, max_length, 0, patience, device, max_seconds)
     run = _guard(lambda: QuestionTrainer(args, base).run(train, qtypes, dev, dev_qtypes, out, limit=limit or None,
                                                          dev_limit=dev_limit or None, command=_command()))
     _emit({"out": str(run.out), "best": run.result.best, "seconds": run.card["seconds"],
