@@ -70,9 +70,11 @@ class DocumentIngestor:
     """Ingests documents into a graph (and, when given, a KnowledgeIndex) through a NER tagger."""
 
     def __init__(self, graph: "KnowledgeGraph", index: "KnowledgeIndex | None" = None, tagger: Tagger | None = None,
-                 *, min_link_score: float = 0.85, namespace: str = DEFAULT_NS, max_chars: int = 600) -> None:
+                 *, min_link_score: float = 0.85, namespace: str = DEFAULT_NS, max_chars: int = 600,
+                 save_index: bool = True) -> None:
         self.graph = graph
         self.index = index
+        self.save_index = save_index  # False: passages are added to the index in memory only
         self._tagger = tagger
         self.min_link_score = min_link_score
         self.namespace = namespace
@@ -98,7 +100,7 @@ class DocumentIngestor:
             if self.index is not None:
                 self.index.remove_source(file_report.source)
                 self.index.add_passages(records)
-        if self.index is not None and split:
+        if self.index is not None and split and self.save_index:
             self.index.save(self.graph)
         report.seconds = time.perf_counter() - t0
         return report

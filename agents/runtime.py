@@ -131,6 +131,11 @@ class Runtime:
             return KnowledgeIndex.open(self.config.index_dir, graph=self.graph)
         return self._once("index", make)
 
+    def set_index(self, index: Any | None) -> None:
+        """Retrieve from `index` from now on (an app hands over an index it built or loaded in the background)."""
+        with self._lock:
+            self._made["index"] = index
+
     @property
     def zero_shot(self) -> ZeroShotPlanner:
         def make() -> ZeroShotPlanner:

@@ -5,6 +5,9 @@ Prints one JSON object. CPU always; the GPU too when torch sees CUDA (torch matm
   python benchmarks/bench_retrieval.py                       # embedding + 100k random vectors, all backends
   python benchmarks/bench_retrieval.py --facts               # the 133k MetaQA movie facts (embeds them: minutes)
   python benchmarks/bench_retrieval.py --random 1000000 --backends torch   # 1M x 384 exact search (GPU)
+  python benchmarks/bench_retrieval.py --embed 0 --random 0 --facts --vectors-cache artifacts/facts.npz --sweep
+      # embeds the facts once (or takes them from a built index with --from-index DIR), then reuses the file;
+      # --sweep also tries HNSW efSearch and IVF nprobe values; "auto" is what the library picks
 """
 from __future__ import annotations
 
@@ -20,7 +23,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from knowledge.embeddings import Embedder  # noqa: E402
-from knowledge.vector_index import create_index, faiss_gpu_count, torch_cuda  # noqa: E402
+from knowledge.vector_index import create_index, faiss_gpu_count, load_index, torch_cuda  # noqa: E402
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "metaqa"
 
@@ -76,6 +79,92 @@ def bench_search(backend: str, base: np.ndarray, queries: np.ndarray, truth: np.
             "queries_per_s": round(len(queries) / dt, 1), "recall_at_10": round(recall, 4)}
 
 
+def vectors_from_index(folder: Path, texts: list[str]) -> tuple[np.ndarray, list[int]]:
+    """Fact vectors taken from a built KnowledgeIndex folder (faiss flat/hnsw); rows of texts it lacks stay 0."""
+    import faiss
+
+    by_text: dict[str, int] = {}
+    with (folder / "entries.jsonl").open(encoding="utf-8") as fh:
+        for line in fh:
+            e = json.loads(line)
+            if e["kind"] == "fact":
+                by_text.setdefault(e["text"], int(e["id"]))
+    index = load_index(folder / "vectors-fact")
+    outer = index._index  # IndexIDMap2 around the flat/HNSW index
+    inner = faiss.downcast_index(outer.index)
+    stored = inner.reconstruct_n(0, inner.ntotal)
+    row_of = {int(i): r for r, i in enumerate(faiss.vector_to_array(outer.id_map))}
+    out = np.zeros((len(texts), stored.shape[1]), np.float32)
+    missing = []
+    for r, t in enumerate(texts):
+        i = by_text.get(t)
+        if i is None:
+            missing.append(r)
+        else:
+            out[r] = stored[row_of[i]]
+    return out, missing
+
+
+def fact_vectors(args: argparse.Namespace, emb: Embedder, texts: list[str]) -> tuple[np.ndarray, np.ndarray, dict]:
+    """(fact vectors, question vectors, info): from --vectors-cache when it matches, else embedded (and saved)."""
+    import hashlib
+
+    qs = questions(args.data, args.queries)
+    key = hashlib.sha256("\n".join(texts + ["--"] + qs).encode()).hexdigest()[:16]
+    cache = args.vectors_cache
+    if cache is not None and cache.is_file():
+        with np.load(cache, allow_pickle=False) as data:
+            if str(data["key"]) == key:
+                return data["facts"], data["queries"], {"source": str(cache)}
+    t0 = time.perf_counter()
+    info: dict = {}
+    if args.from_index is not None:
+        base, missing = vectors_from_index(args.from_index, texts)
+        if missing:
+            base[missing] = emb.encode([texts[r] for r in missing], progress=True)
+        info = {"source": f"index {args.from_index}", "embedded_missing": len(missing)}
+    else:
+        base = emb.encode(texts, progress=True)
+        info = {"source": "embedded", "embed_device": emb.device or "cpu"}
+    info["embed_s"] = round(time.perf_counter() - t0, 1)
+    queries = emb.encode(qs)
+    if cache is not None:
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        np.savez(cache, facts=base, queries=queries, key=np.array(key))
+    return base, queries, info
+
+
+def sweep(base: np.ndarray, queries: np.ndarray, truth: np.ndarray) -> list[dict]:
+    """HNSW efSearch and IVF nprobe settings (one build each)."""
+    rows = []
+    hnsw = create_index("hnsw", base.shape[1])
+    t0 = time.perf_counter()
+    hnsw.add(np.arange(len(base)), base)
+    build = round(time.perf_counter() - t0, 2)
+    for ef in (16, 32, 48, 64, 96, 128):
+        hnsw.ef_search = ef
+        rows.append({**_timed_search(hnsw, queries, truth), "backend": "hnsw", "M": hnsw.hnsw_m, "efSearch": ef,
+                     "build_s": build})
+    ivf = create_index("ivf", base.shape[1], size_hint=len(base))
+    t0 = time.perf_counter()
+    ivf.add(np.arange(len(base)), base)
+    build = round(time.perf_counter() - t0, 2)
+    for nprobe in (4, 8, 16, 32, 64):
+        ivf._index.nprobe = nprobe
+        rows.append({**_timed_search(ivf, queries, truth), "backend": "ivf", "nlist": ivf.nlist, "nprobe": nprobe,
+                     "build_s": build})
+    return rows
+
+
+def _timed_search(index: object, queries: np.ndarray, truth: np.ndarray, k: int = 10) -> dict:
+    index.search(queries[:10], k)  # type: ignore[attr-defined]
+    t0 = time.perf_counter()
+    _, got = index.search(queries, k)  # type: ignore[attr-defined]
+    dt = time.perf_counter() - t0
+    recall = float(np.mean([len(set(g) & set(t)) / k for g, t in zip(got, truth)]))
+    return {"queries_per_s": round(len(queries) / dt, 1), "recall_at_10": round(recall, 4)}
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--data", type=Path, default=DATA, help="MetaQA folder (kb.txt, 1-hop/qa_dev.txt)")
@@ -86,7 +175,12 @@ def main() -> None:
     ap.add_argument("--dim", type=int, default=384)
     ap.add_argument("--facts", action="store_true", help="embed all movie facts and search them with questions")
     ap.add_argument("--queries", type=int, default=2000)
-    ap.add_argument("--backends", default="flat,hnsw,ivf,torch")
+    ap.add_argument("--backends", default="auto,flat,hnsw,ivf,torch")
+    ap.add_argument("--vectors-cache", type=Path, default=None,
+                    help="an .npz of fact + question vectors: reused when it matches, else written")
+    ap.add_argument("--from-index", type=Path, default=None,
+                    help="take fact vectors from a built KnowledgeIndex folder instead of embedding them")
+    ap.add_argument("--sweep", action="store_true", help="also try HNSW efSearch / IVF nprobe values")
     args = ap.parse_args()
 
     import torch
@@ -115,18 +209,19 @@ def main() -> None:
     if args.facts:
         emb = Embedder(args.model, device=devices[-1], batch_size=args.batch)
         texts = fact_texts(args.data / "kb.txt")
-        t0 = time.perf_counter()
-        base = emb.encode(texts, progress=True)
-        embed_s = time.perf_counter() - t0
-        queries = emb.encode(questions(args.data, args.queries))
+        base, queries, info = fact_vectors(args, emb, texts)
         truth = exact_top(base, queries, 10)
         rows = [bench_search(b, base, queries, truth) for b in backends]
         probe = create_index("torch", base.shape[1])
         probe.add(np.arange(len(base)), base)
         _, top = probe.search(emb.encode(["who directed Kismet"]), 5)
         result["fact_probe"] = {"query": "who directed Kismet", "top5": [texts[i] for i in top[0]]}
-        result["facts"] = {"texts": len(texts), "embed_device": devices[-1], "embed_s": round(embed_s, 1),
-                           "search": rows}
+        result["facts"] = {"texts": len(texts), **info, "search": rows}
+        if args.sweep:
+            result["facts"]["sweep"] = sweep(base, queries, truth)
+    import os
+
+    result["load_average"] = [round(x, 2) for x in os.getloadavg()]
     print(json.dumps(result, indent=2))
 
 

@@ -30,14 +30,17 @@ if TYPE_CHECKING:
     from knowledge.linker import Candidate
 
 __all__ = ["Embedder", "Hit", "IndexEntry", "KnowledgeIndex", "SearchResult", "IndexCorruptError",
-           "IndexMismatchError", "KINDS", "graph_fingerprint", "default_cache_dir", "as_linker_fallback",
-           "verbalise_fact"]
+           "IndexMismatchError", "KINDS", "graph_fingerprint", "default_cache_dir", "cache_folder", "ProgressFn",
+           "as_linker_fallback", "verbalise_fact"]
 
 KINDS = ("entity", "fact", "passage")
 FORMAT = 1
 MANIFEST = "manifest.json"
 ENTRIES = "entries.jsonl"
 REBUILD_HINT = "rebuild it with `kgreason index build`"
+EMBED_CHUNK = 2048  # texts per progress report when building with on_progress
+#: `on_progress(done, total)` while texts are embedded
+ProgressFn = Callable[[int, int], None]
 #: predicates that are bookkeeping, not facts worth verbalising
 _NOT_FACTS = frozenset({RDF.type, *LABEL_PREDICATES, KGO.mentions, KGO.source, KGO.start, KGO.end,
                         KGO.derivedBy, KGO.subjectRole, KGO.objectRole})
@@ -133,6 +136,11 @@ def default_cache_dir() -> Path:
     return base / "kgreason" / "index"
 
 
+def cache_folder(fingerprint: dict[str, Any], cache_dir: str | Path | None = None) -> Path:
+    """The folder `cached` uses for a graph with this fingerprint."""
+    return Path(cache_dir or default_cache_dir()) / f"{fingerprint['triples']}-{fingerprint['hash']}"
+
+
 def _sha256(path: Path) -> str:
     h = hashlib.sha256()
     with path.open("rb") as fh:
@@ -154,13 +162,29 @@ class KnowledgeIndex:
         self.manifest: dict[str, Any] = {}
         self._next_id = 0
         self._lexicon: tuple[list[str], list[list[int]]] | None = None
+        self._pending: dict[str, list[IndexEntry]] = {}
 
     # ------------------------------------------------------------------ building
     @classmethod
     def build(cls, graph: "KnowledgeGraph", folder: str | Path, kinds: Sequence[str] = ("entity", "fact"),
               embedder: Embedder | None = None, backend: str = "auto", progress: bool | None = None,
-              fingerprint: dict[str, Any] | None = None) -> "KnowledgeIndex":
-        """Embed the graph's entity names and/or verbalised facts (and existing passages) and save to `folder`."""
+              fingerprint: dict[str, Any] | None = None,
+              on_progress: ProgressFn | None = None) -> "KnowledgeIndex":
+        """Embed the graph's entity names and/or verbalised facts (and existing passages) and save to `folder`.
+
+        `on_progress(done, total)` is called as texts are embedded (total = texts to embed)."""
+        fingerprint = fingerprint or graph_fingerprint(graph)
+        self = cls.plan(graph, folder, kinds, embedder, backend)
+        self.embed_pending(progress=progress, on_progress=on_progress)
+        self.save(fingerprint=fingerprint)
+        return self
+
+    @classmethod
+    def plan(cls, graph: "KnowledgeGraph", folder: str | Path, kinds: Sequence[str] = ("entity", "fact"),
+             embedder: Embedder | None = None, backend: str = "auto") -> "KnowledgeIndex":
+        """Read from the graph what `build` would embed (fast, the only step that touches the graph).
+
+        Call `embed_pending()` (slow, graph not needed) and then `save(fingerprint=...)`."""
         bad = [k for k in kinds if k not in KINDS]
         if bad:
             raise InputError(f"unknown index kind(s) {', '.join(bad)}; choose from {', '.join(KINDS)}")
@@ -169,10 +193,26 @@ class KnowledgeIndex:
         collectors: dict[str, Callable[[], Iterator[IndexEntry]]] = {
             "entity": lambda: self._entity_entries(graph), "fact": lambda: self._fact_entries(graph),
             "passage": lambda: self._passage_entries(graph)}
-        for kind in self.manifest["kinds"]:
-            self._add_entries(list(collectors[kind]()), kind, progress=progress)
-        self.save(graph, fingerprint=fingerprint)
+        self._pending = {kind: list(collectors[kind]()) for kind in self.manifest["kinds"]}
         return self
+
+    def pending_texts(self) -> int:
+        """Distinct texts `embed_pending` still has to embed."""
+        return sum(len({e.text for e in entries}) for entries in self._pending.values())
+
+    def embed_pending(self, progress: bool | None = None, on_progress: ProgressFn | None = None) -> None:
+        """Embed what `plan` collected (reporting `on_progress(done, total)` by chunks)."""
+        total = self.pending_texts()
+        done = 0
+        for kind, entries in list(self._pending.items()):
+            def report(n: int, base: int = done) -> None:
+                if on_progress is not None:
+                    on_progress(base + n, total)
+            self._add_entries(entries, kind, progress=progress, on_chunk=report)
+            done += len({e.text for e in entries})
+            del self._pending[kind]
+        if on_progress is not None:
+            on_progress(total, total)
 
     def _new_id(self) -> int:
         self._next_id += 1
@@ -227,14 +267,23 @@ class KnowledgeIndex:
             end = next((int(v.toPython()) for v in graph.objects(node, KGO.end) if isinstance(v, Literal)), None)
             yield IndexEntry(self._new_id(), "passage", text, text[:120], str(node), (), None, src, start, end)
 
-    def _add_entries(self, entries: list[IndexEntry], kind: str, progress: bool | None = None) -> list[int]:
+    def _add_entries(self, entries: list[IndexEntry], kind: str, progress: bool | None = None,
+                     on_chunk: Callable[[int], None] | None = None) -> list[int]:
         if kind not in self.vectors:
             self.vectors[kind] = create_index(self.backend, self.embedder.dim, size_hint=len(entries))
         if not entries:
             return []
         unique = list(dict.fromkeys(e.text for e in entries))  # aliases and repeated facts embed once
         where = {t: i for i, t in enumerate(unique)}
-        vecs = self.embedder.encode(unique, progress=progress)[[where[e.text] for e in entries]]
+        if on_chunk is None:
+            unique_vecs = self.embedder.encode(unique, progress=progress)
+        else:  # chunked, so that a UI can show how far it got
+            parts = []
+            for start in range(0, len(unique), EMBED_CHUNK):
+                parts.append(self.embedder.encode(unique[start:start + EMBED_CHUNK], progress=False))
+                on_chunk(min(start + EMBED_CHUNK, len(unique)))
+            unique_vecs = np.vstack(parts)
+        vecs = unique_vecs[[where[e.text] for e in entries]]
         ids = np.fromiter((e.id for e in entries), np.int64, len(entries))
         self.vectors[kind].add(ids, vecs)
         self.entries.update((e.id, e) for e in entries)
@@ -337,18 +386,27 @@ class KnowledgeIndex:
     @classmethod
     def cached(cls, graph: "KnowledgeGraph", kinds: Sequence[str] = ("entity", "fact"),
                embedder: Embedder | None = None, cache_dir: str | Path | None = None,
-               backend: str = "auto", progress: bool | None = None) -> "KnowledgeIndex":
+               backend: str = "auto", progress: bool | None = None,
+               on_progress: ProgressFn | None = None) -> "KnowledgeIndex":
         """Open the cached index of this graph (same fingerprint, model and kinds) or build and cache it."""
         embedder = embedder or Embedder()
         fp = graph_fingerprint(graph)
-        folder = Path(cache_dir or default_cache_dir()) / f"{fp['triples']}-{fp['hash']}"
+        index = cls.open_cached(fp, kinds, embedder, cache_dir)
+        if index is not None:
+            return index
+        return cls.build(graph, cache_folder(fp, cache_dir), kinds, embedder, backend, progress, fingerprint=fp,
+                         on_progress=on_progress)
+
+    @classmethod
+    def open_cached(cls, fingerprint: dict[str, Any], kinds: Sequence[str] = ("entity", "fact"),
+                    embedder: Embedder | None = None,
+                    cache_dir: str | Path | None = None) -> "KnowledgeIndex | None":
+        """The cached index for a graph fingerprint holding at least `kinds`, or None (missing, stale, corrupt)."""
         try:
-            index = cls.open(folder, embedder=embedder, fingerprint=fp)
-            if set(kinds) <= set(index.manifest.get("kinds", [])):
-                return index
+            index = cls.open(cache_folder(fingerprint, cache_dir), embedder=embedder, fingerprint=fingerprint)
         except InputError:
-            pass
-        return cls.build(graph, folder, kinds, embedder, backend, progress, fingerprint=fp)
+            return None
+        return index if set(kinds) <= set(index.manifest.get("kinds", [])) else None
 
     # ------------------------------------------------------------------ searching
     def __len__(self) -> int:

@@ -240,15 +240,18 @@ def _pad(scores: np.ndarray, ids: np.ndarray, k: int) -> tuple[np.ndarray, np.nd
 
 
 class TorchIndex:
-    """Exact inner-product search with torch (matmul + topk), on CUDA when available, else CPU."""
+    """Exact inner-product search with torch (matmul + topk), on CUDA when available, else CPU.
+
+    dtype "auto" stores float16 on CUDA (half the memory, tensor-core matmul) and float32 on CPU."""
 
     name = "torch"
 
-    def __init__(self, dim: int, device: str | None = None, dtype: str = "float32",
+    def __init__(self, dim: int, device: str | None = None, dtype: str = "auto",
                  query_batch: int = 4096) -> None:
         self.dim = dim
         self.device = device
         self.dtype = dtype
+        self._auto_dtype = dtype == "auto"  # saved as "auto", so a GPU-built index still loads as fp32 on CPU
         self.query_batch = query_batch
         self._vecs: Any = None  # torch tensor (n, dim) on device
         self._ids: np.ndarray = np.zeros(0, np.int64)
@@ -258,6 +261,8 @@ class TorchIndex:
 
         if self.device is None:
             self.device = "cuda" if torch.cuda.is_available() else "cpu"
+        if self.dtype == "auto":
+            self.dtype = "float16" if str(self.device).startswith("cuda") else "float32"
         return torch
 
     def add(self, ids: Sequence[int] | np.ndarray, vectors: np.ndarray) -> None:
@@ -312,7 +317,7 @@ class TorchIndex:
         vecs = np.zeros((0, self.dim), np.float32) if self._vecs is None else \
             self._vecs.float().cpu().numpy()
         save_file({"vectors": vecs, "ids": self._ids}, str(folder / TORCH_FILE))
-        meta = {"backend": "torch", "dim": self.dim, "dtype": self.dtype}
+        meta = {"backend": "torch", "dim": self.dim, "dtype": "auto" if self._auto_dtype else self.dtype}
         (folder / META_FILE).write_text(json.dumps(meta), encoding="utf-8")
         return [folder / META_FILE, folder / TORCH_FILE]
 
@@ -327,7 +332,7 @@ class TorchIndex:
         except (SafetensorError, OSError, ValueError) as exc:
             raise InputError(f"{path}: not a readable vector file ({exc}); rebuild it with "
                              "`kgreason index build`") from exc
-        self = cls(int(meta["dim"]), device=device, dtype=meta.get("dtype", "float32"))
+        self = cls(int(meta["dim"]), device=device, dtype=meta.get("dtype", "auto"))
         if data["vectors"].shape[1:] != (self.dim,) or len(data["ids"]) != len(data["vectors"]):
             raise InputError(f"{path}: vectors and ids do not match the metadata (dim {self.dim})")
         self.add(data["ids"], data["vectors"])

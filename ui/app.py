@@ -75,6 +75,8 @@ def build_app(service: ChatService) -> Any:
                 new_button = gr.Button("New conversation", scale=1)
             gr.Examples(examples=[[e] for e in examples], inputs=[question], label="Example questions")
             answer = gr.Markdown(elem_id="answer")
+            index_info = gr.Markdown(service.index_status().markdown(), elem_id="index-status")
+            index_timer = gr.Timer(3.0)
             with gr.Accordion("Trace (agent, what it did, ms)", open=False):
                 trace = gr.Dataframe(headers=TRACE_HEADERS, interactive=False, wrap=True, elem_id="trace")
             picture = gr.Image(label="Answer subgraph", type="pil", interactive=False, height=360,
@@ -155,6 +157,14 @@ def build_app(service: ChatService) -> Any:
                                highlight=[a.iri for a in result.answers])
             yield history, answer_text, trace_rows(result.trace), _png_image(png), state, ""
 
+        def index_api() -> dict:
+            """Where the retrieval index stands: state (idle, loading, building, ready, failed), done/total
+            texts embedded, fraction, counts per kind, message."""
+            status = service.index_status()
+            return {"state": status.state, "done": status.done, "total": status.total,
+                    "fraction": round(status.fraction, 4), "counts": dict(status.counts),
+                    "message": status.message, "seconds": round(status.seconds, 1)}
+
         def reset() -> tuple[list, str, list, None, None]:
             return [], "", [], None, None
 
@@ -224,6 +234,9 @@ def build_app(service: ChatService) -> Any:
                         concurrency_limit=8)
         new_button.click(reset, None, [chatbot, answer, trace, picture, session], api_visibility="private")
         gr.api(ask_api, api_name="ask", concurrency_limit=8)
+        gr.api(index_api, api_name="index_status")
+        index_timer.tick(lambda: service.index_status().markdown(), None, [index_info], api_visibility="private",
+                         show_progress="hidden")
         demo.load(summarize, None, [summary, relations, triples], api_name="graph_summary")
         load_button.click(load, [graph_files, graph_path], [load_status, summary, relations, triples, graph_files],
                           api_name="load_graph", concurrency_limit=1)

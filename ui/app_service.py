@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ui.app_index import IndexJob, IndexStatus
 from ui.app_locks import ReadWriteLock
 from ui.app_training import ProgressFn, TrainingJob, TrainingStatus
 
@@ -62,6 +63,9 @@ class ChatService:
         self._max_conversations = max_conversations
         self._job: TrainingJob | None = None
         self._summaries: dict[str, tuple[int, Any]] = {}
+        self._index: Any = None
+        cache = Path(options.cache) / "index" if options.cache else None
+        self._index_job = IndexJob(self._use_index, cache_dir=cache)
 
     # -- the library ------------------------------------------------------------------------------
     def config(self) -> Any:
@@ -87,11 +91,32 @@ class ChatService:
                 self._coordinator = Coordinator(self.config())
             return self._coordinator
 
-    def warm_up(self) -> None:
-        """Open the graph, build the adjacency view and load the models now (not on the first question)."""
+    def warm_up(self, index: bool = True) -> None:
+        """Open the graph, build the adjacency view and load the models now (not on the first question);
+        then open or build the retrieval index in the background (`index_status` tells how far it got)."""
         self.coordinator.warm_up()
         self.stats()
         self.properties()
+        if index:
+            self.start_index()
+
+    # -- the retrieval index (background) -----------------------------------------------------------
+    def start_index(self) -> None:
+        """Open the graph's cached index, or build it, in a background thread; the chat works meanwhile."""
+        self._index_job.start(self.graph, self._lock.reading)
+
+    def index_status(self) -> IndexStatus:
+        return self._index_job.status()
+
+    def wait_index(self, timeout: float | None = None) -> IndexStatus:
+        return self._index_job.join(timeout)
+
+    def _use_index(self, index: Any) -> None:
+        with self._build_lock:
+            self._index = index
+            coordinator = self._coordinator
+        if coordinator is not None:
+            coordinator.runtime.set_index(index)
 
     @property
     def graph(self) -> Any:
@@ -151,14 +176,19 @@ class ChatService:
     def load(self, paths: Sequence[str], format: str | None = None) -> Any:
         """Load graph files into the live graph, all or nothing; raises InputError naming file:line."""
         with self._lock.writing():
-            return self.graph.load(list(paths), format=format)
+            report = self.graph.load(list(paths), format=format)
+        if self._index is not None or self._index_job.status().state != "idle":
+            self.start_index()  # the old index keeps serving until the new graph's index is ready
+        return report
 
     def ingest(self, paths: Sequence[str]) -> Any:
         """Read documents through NER and add what they mention to the graph."""
         from agents.ingest import DocumentIngestor
 
+        runtime = self.coordinator.runtime
         with self._lock.writing():
-            return DocumentIngestor(self.coordinator).run(list(paths))
+            # passages join the live index in memory only: the cache stays the index of the graph as loaded
+            return DocumentIngestor(self.graph, self._index, runtime.ner, save_index=False).run(list(paths))
 
     def stats(self) -> Any:
         return self._cached("stats", lambda: self.graph.stats())
@@ -264,6 +294,7 @@ class ChatService:
             old = self.coordinator
             config = dataclasses.replace(old.config, **{field_name: model_dir})
             fresh = Coordinator(config, graph=old.graph)
+            fresh.runtime.set_index(self._index)
             fresh.warm_up()
             with self._build_lock:
                 self._coordinator = fresh

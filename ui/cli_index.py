@@ -118,10 +118,17 @@ def ingest(files: list[Path] = typer.Argument(..., help="UTF-8 text or Markdown 
     from finetune.ner import NerTagger
     from knowledge.errors import InputError
 
+    from knowledge.retrieval import cache_folder, graph_fingerprint
+
     graph = open_graph(kg, store, endpoint, delimiter=delimiter)
+    cached = index_dir is None  # the graph's cache folder must keep matching the graph it was built for
     try:
         index = None if no_index else _open_index(graph, index_dir, ["entity", "fact"], "auto")
-        report = DocumentIngestor(graph, index, NerTagger(ner_model)).run(files)
+        report = DocumentIngestor(graph, index, NerTagger(ner_model), save_index=not cached).run(files)
+        if index is not None and cached and (store or endpoint):  # the grown graph persists: cache its index
+            fp = graph_fingerprint(graph)
+            index.folder = cache_folder(fp)
+            index.save(fingerprint=fp)
     except (InputError, DataError, ModelError) as exc:
         raise fail(str(exc)) from exc
     finally:

@@ -1,0 +1,91 @@
+"""The chat's background retrieval index: built with progress on the first start, loaded from the cache after."""
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import pytest
+
+from knowledge.embeddings import Embedder
+from knowledge.graph import KnowledgeGraph
+from knowledge.retrieval import cache_folder, graph_fingerprint
+from ui.app_index import IndexJob, IndexStatus
+from ui.app_locks import ReadWriteLock
+
+KB = """Kismet|directed_by|William Dieterle
+Kismet|starred_actors|Marlene Dietrich
+Once Were Warriors|starred_actors|Temuera Morrison
+Casablanca|directed_by|Michael Curtiz
+"""
+
+
+@pytest.fixture(scope="module")
+def embedder() -> Embedder:
+    return Embedder()
+
+
+@pytest.fixture()
+def graph(tmp_path: Path) -> KnowledgeGraph:
+    kb = tmp_path / "kb.txt"
+    kb.write_text(KB, encoding="utf-8")
+    g = KnowledgeGraph.open("memory")
+    g.load(kb, delimiter="|")
+    return g
+
+
+def test_first_start_builds_with_progress_then_warm_start_loads(graph: KnowledgeGraph, embedder: Embedder,
+                                                                tmp_path: Path) -> None:
+    got: list = []
+    seen: list[IndexStatus] = []
+    job = IndexJob(got.append, cache_dir=tmp_path / "cache", embedder=embedder)
+    lock = ReadWriteLock()
+    job.start(graph, lock.reading)
+    while job.join(0.01).state not in ("ready", "failed"):
+        seen.append(job.status())
+    status = job.status()
+    assert status.state == "ready", status.message
+    assert status.counts == {"entity": 7, "fact": 4} and status.fraction == 1.0
+    assert "ready" in status.markdown() and "7 entity" in status.markdown()
+    assert len(got) == 1
+    hits = got[0].search("who directed Kismet", k=1, kind="fact")
+    assert hits[0].label == "Kismet directed by William Dieterle"
+    folder = cache_folder(graph_fingerprint(graph), tmp_path / "cache")
+    assert (folder / "manifest.json").is_file()
+    saved = (folder / "manifest.json").stat().st_mtime_ns
+    # warm start: opened from the cache, nothing rebuilt
+    again: list = []
+    job2 = IndexJob(again.append, cache_dir=tmp_path / "cache", embedder=embedder)
+    assert job2.start(graph, lock.reading).join(60).state == "ready"
+    assert (folder / "manifest.json").stat().st_mtime_ns == saved
+    assert again[0].counts() == got[0].counts()
+
+
+def test_build_waits_for_a_writer_and_a_restart_supersedes(graph: KnowledgeGraph, embedder: Embedder,
+                                                          tmp_path: Path) -> None:
+    got: list = []
+    job = IndexJob(got.append, cache_dir=tmp_path / "cache", embedder=embedder)
+    lock = ReadWriteLock()
+    release = threading.Event()
+
+    def writer() -> None:
+        with lock.writing():
+            release.wait(10)
+
+    t = threading.Thread(target=writer)
+    t.start()
+    job.start(graph, lock.reading)  # blocked on the read lock while the writer holds the graph
+    first_thread = job._thread
+    job.start(graph, lock.reading)  # the graph "changed": a second job supersedes the first
+    release.set()
+    t.join()
+    assert first_thread is not None
+    first_thread.join(60)
+    assert job.join(60).state == "ready"
+    assert len(got) == 1  # only the newest job hands over its index
+
+
+def test_failure_is_reported_not_raised(graph: KnowledgeGraph, tmp_path: Path) -> None:
+    job = IndexJob(lambda index: None, cache_dir=tmp_path / "cache", embedder=Embedder(tmp_path / "no-model"))
+    status = job.start(graph, ReadWriteLock().reading).join(60)
+    assert status.state == "failed" and "no-model" in status.message
+    assert "not available" in status.markdown()

@@ -1,0 +1,137 @@
+"""The chat's retrieval index, made in a background thread: opened from the cache on warm starts, built (with
+progress) on the first start, and handed to the pipeline when ready. The app answers without it meanwhile."""
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+#: `reading()` -> a context manager that holds the graph's read lock
+ReadLock = Callable[[], AbstractContextManager[Any]]
+
+
+class _Superseded(Exception):
+    """A newer index job started (the graph changed): this one stops."""
+
+
+@dataclass(frozen=True)
+class IndexStatus:
+    """Where the background index job stands."""
+
+    state: str = "idle"  # idle | loading | building | ready | failed
+    done: int = 0
+    total: int = 0
+    message: str = ""
+    counts: dict[str, int] = field(default_factory=dict)
+    seconds: float = 0.0
+
+    @property
+    def fraction(self) -> float:
+        if self.state == "ready":
+            return 1.0
+        return self.done / self.total if self.total else 0.0
+
+    def markdown(self) -> str:
+        """One line for the chat page."""
+        if self.state == "building":
+            return (f"**Retrieval index:** building (first start) — {self.done:,} / {self.total:,} texts embedded "
+                    f"({100 * self.fraction:.0f}%, {self.seconds:.0f} s). Questions are answered without it "
+                    "meanwhile.")
+        if self.state == "loading":
+            return "**Retrieval index:** loading from the cache…"
+        if self.state == "ready":
+            what = ", ".join(f"{n:,} {k}" for k, n in self.counts.items())
+            return f"**Retrieval index:** ready ({what}; {self.seconds:.1f} s)."
+        if self.state == "failed":
+            return f"**Retrieval index:** not available ({self.message}). Questions are answered without it."
+        return "**Retrieval index:** off."
+
+
+class IndexJob:
+    """Loads or builds the retrieval index of a graph in a daemon thread; `on_ready(index)` gets the result.
+
+    Starting again (after the graph changed) supersedes a running build, which stops at its next chunk."""
+
+    def __init__(self, on_ready: Callable[[Any], None], cache_dir: str | Path | None = None,
+                 kinds: Sequence[str] = ("entity", "fact"), embedder: Any | None = None) -> None:
+        self.on_ready = on_ready
+        self.cache_dir = Path(cache_dir) if cache_dir else None
+        self.kinds = tuple(kinds)
+        self._embedder = embedder
+        self._lock = threading.Lock()
+        self._status = IndexStatus()
+        self._generation = 0
+        self._thread: threading.Thread | None = None
+
+    @property
+    def embedder(self) -> Any:
+        if self._embedder is None:
+            from knowledge.embeddings import Embedder
+
+            self._embedder = Embedder()
+        return self._embedder
+
+    def status(self) -> IndexStatus:
+        with self._lock:
+            return self._status
+
+    def _set(self, generation: int, **changes: Any) -> None:
+        with self._lock:
+            if generation != self._generation:
+                raise _Superseded()
+            values = {**self._status.__dict__, **changes}
+            self._status = IndexStatus(**values)
+
+    def start(self, graph: Any, reading: ReadLock) -> "IndexJob":
+        """Open or build the index of `graph` (read under `reading()`) in the background."""
+        with self._lock:
+            self._generation += 1
+            generation = self._generation
+            self._status = IndexStatus("loading")
+        self._thread = threading.Thread(target=self._work, args=(generation, graph, reading),
+                                        name="kgreason-index", daemon=True)
+        self._thread.start()
+        return self
+
+    def join(self, timeout: float | None = None) -> IndexStatus:
+        if self._thread is not None:
+            self._thread.join(timeout)
+        return self.status()
+
+    def _work(self, generation: int, graph: Any, reading: ReadLock) -> None:
+        from knowledge.errors import InputError
+        from knowledge.retrieval import KnowledgeIndex, cache_folder, graph_fingerprint
+
+        t0 = time.perf_counter()
+        try:
+            with reading():
+                fp = graph_fingerprint(graph)
+            index = KnowledgeIndex.open_cached(fp, self.kinds, self.embedder, self.cache_dir)
+            if index is None:
+                with reading():
+                    index = KnowledgeIndex.plan(graph, cache_folder(fp, self.cache_dir), self.kinds, self.embedder)
+                self._set(generation, state="building", total=index.pending_texts(), seconds=0.0)
+
+                def progress(done: int, total: int) -> None:
+                    self._set(generation, done=done, total=total, seconds=time.perf_counter() - t0)
+
+                index.embed_pending(on_progress=progress)
+                self._set(generation)  # stop here if superseded, before writing the cache
+                index.save(fingerprint=fp)
+            with self._lock:
+                if generation != self._generation:
+                    return
+            self.on_ready(index)
+            self._set(generation, state="ready", counts=index.counts(), seconds=time.perf_counter() - t0)
+        except _Superseded:
+            return
+        except (InputError, OSError, RuntimeError, ValueError, MemoryError) as exc:
+            try:
+                self._set(generation, state="failed", message=f"{type(exc).__name__}: {exc}",
+                          seconds=time.perf_counter() - t0)
+            except _Superseded:
+                return
