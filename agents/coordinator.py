@@ -78,9 +78,14 @@ class Coordinator:
         bb = Blackboard(question=question, session=session, parsed=parsed)
         trace: list[StepRecord] = []
         for stage in self.stages:
-            futures = [(agent, field, self._executor().submit(self._timed, agent.step, bb)) for agent, field in stage]
-            for agent, field, fut in futures:
-                record = self._collect(agent, field, fut, bb)
+            # blocking steps (models, indexes, remote stores) go to the pool under the timeout; in-memory
+            # steps run here, concurrently with them, without a thread hand-off
+            pooled = {agent.name: self._executor().submit(self._timed, agent.step, bb)
+                      for agent, _ in stage if agent.blocking(bb)}
+            records = {agent.name: self._inline(agent, field, bb) for agent, field in stage
+                       if agent.name not in pooled}
+            for agent, field in stage:
+                record = records.get(agent.name) or self._collect(agent, field, pooled[agent.name], bb)
                 trace.append(record)
                 if on_step is not None:
                     on_step(record)
@@ -104,6 +109,23 @@ class Coordinator:
         out = fn(bb)
         return out, (time.perf_counter() - t) * 1000
 
+    def _inline(self, agent: Agent, field: str, bb: Blackboard) -> StepRecord:
+        summary_in = _summarise_input(agent.name, bb)
+        try:
+            out, ms = self._timed(agent.step, bb)
+        except Exception as exc:  # an agent's failure degrades the turn, never crashes it
+            bb.notes.append(f"the {agent.name} failed ({type(exc).__name__}: {exc})")
+            return StepRecord(agent.name, summary_in, f"{type(exc).__name__}: {exc}", 0.0, "error")
+        self._store(field, out, bb)
+        return StepRecord(agent.name, summary_in, _summarise_output(field, out), round(ms, 3), "ok")
+
+    @staticmethod
+    def _store(field: str, out: Any, bb: Blackboard) -> None:
+        if field == "answers":
+            bb.answers, bb.reply = out
+        else:
+            setattr(bb, field, out)
+
     def _collect(self, agent: Agent, field: str, fut: Any, bb: Blackboard) -> StepRecord:
         summary_in = _summarise_input(agent.name, bb)
         try:
@@ -114,10 +136,7 @@ class Coordinator:
         except Exception as exc:  # an agent's failure degrades the turn, never crashes it
             bb.notes.append(f"the {agent.name} failed ({type(exc).__name__}: {exc})")
             return StepRecord(agent.name, summary_in, f"{type(exc).__name__}: {exc}", 0.0, "error")
-        if field == "answers":
-            bb.answers, bb.reply = out
-        else:
-            setattr(bb, field, out)
+        self._store(field, out, bb)
         return StepRecord(agent.name, summary_in, _summarise_output(field, out), round(ms, 3), "ok")
 
 

@@ -54,6 +54,11 @@ def read_qa(path: str | Path, qtypes: str | Path | None = None, keep_brackets: b
     return items
 
 
+def hop_count(qtype: str) -> int:
+    """Hops of a MetaQA question type: the number of "_to_" in it (0 when unknown)."""
+    return qtype.count("_to_")
+
+
 def _f1(pred: set[str], gold: frozenset[str]) -> float:
     if not pred or not gold:
         return float(pred == gold)
@@ -89,8 +94,10 @@ def evaluate_qa(coordinator: Coordinator, items: list[QAItem], batch_size: int =
 
     overall = agg(rows)
     per_qtype = {q: agg([r for r in rows if r[0] == q]) for q in sorted({r[0] for r in rows})}
+    hops = sorted({hop_count(r[0]) for r in rows})
+    per_hop = {f"{h}-hop" if h else "unknown": agg([r for r in rows if hop_count(r[0]) == h]) for h in hops}
     lat = np.array(latencies)
-    return {**overall, "per_qtype": per_qtype,
+    return {**overall, "per_qtype": per_qtype, "per_hop": per_hop,
             "questions_per_second": round(len(items) / elapsed, 1),
             "latency_ms": {"p50": round(float(np.percentile(lat, 50)), 3),
                            "p95": round(float(np.percentile(lat, 95)), 3)}}

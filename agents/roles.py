@@ -4,17 +4,26 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from rdflib.term import Node
+
 from agents.messages import Answer, Blackboard, Extraction, Links, Plans, Retrieval
 from agents.runtime import Runtime
+from reasoning.graphview import GraphView, Triple
 from reasoning.planner import STOPWORDS, Mention, PlanCandidate, lookup_label, steps_for_label
 from reasoning.ranking import FactHit, RankingResult, Topic
 
 
 class Agent:
+    """One role of the pipeline. `blocking(bb)` says whether this step may wait on a model, an index or a
+    remote store: the Coordinator runs such steps on its thread pool under the timeout, the others inline."""
+
     name = "agent"
 
     def __init__(self, runtime: Runtime) -> None:
         self.rt = runtime
+
+    def blocking(self, bb: Blackboard) -> bool:
+        return True
 
     def step(self, bb: Blackboard) -> Any:  # pragma: no cover - interface
         raise NotImplementedError
@@ -24,6 +33,9 @@ class Extractor(Agent):
     """Question model span + path labels (or NER spans), plus longest-match mentions of graph labels."""
 
     name = "extractor"
+
+    def blocking(self, bb: Blackboard) -> bool:
+        return bb.parsed is None and (self.rt.parser is not None or self.rt.ner is not None)
 
     def step(self, bb: Blackboard) -> Extraction:
         out = Extraction()
@@ -73,6 +85,9 @@ class Linker(Agent):
 
     name = "linker"
 
+    def blocking(self, bb: Blackboard) -> bool:
+        return self.rt.index is not None  # the knowledge linker may fall back to an index search
+
     def step(self, bb: Blackboard) -> Links:
         view = self.rt.view()
         mentions = bb.extraction.mentions if bb.extraction else self.rt.detector.run(bb.question, view)
@@ -103,6 +118,9 @@ class Retriever(Agent):
 
     name = "retriever"
 
+    def blocking(self, bb: Blackboard) -> bool:
+        return self.rt.index is not None
+
     def step(self, bb: Blackboard) -> Retrieval:
         index = self.rt.index
         if index is None:
@@ -120,6 +138,9 @@ class Planner(Agent):
     """(topic, path) pairs: the question model's labels mapped through role words, else zero-shot paths."""
 
     name = "planner"
+
+    def blocking(self, bb: Blackboard) -> bool:
+        return False  # in-memory work over the adjacency view
     max_topics = 4
 
     def step(self, bb: Blackboard) -> Plans:
@@ -146,6 +167,9 @@ class Reasoner(Agent):
 
     name = "reasoner"
 
+    def blocking(self, bb: Blackboard) -> bool:
+        return False  # in-memory work over the adjacency view
+
     def step(self, bb: Blackboard) -> RankingResult:
         facts = bb.retrieval.facts if bb.retrieval else []
         return self.rt.ranker.run(self.rt.view(), bb.plans.pairs if bb.plans else [], facts)
@@ -157,20 +181,23 @@ class Answerer(Agent):
     name = "answerer"
     shown = 10
 
+    def blocking(self, bb: Blackboard) -> bool:
+        return False
+
     def step(self, bb: Blackboard) -> tuple[list[Answer], str]:
         ranking = bb.ranking
         if ranking is None or not ranking.answers:
             return [], self._missing(bb)
-        rdf = self.rt.graph.rdf
-        derived = self.rt.derivations
+        view = self.rt.view()
+        topic = ranking.topic.node if ranking.topic is not None else None
         answers: list[Answer] = []
         for a in ranking.answers:
-            proofs = [p for p in a.proofs if all(t in rdf or t in derived for t in p)]
+            start = topic if a.via != "retrieved fact" else None  # a fact may touch any linked topic
+            proofs = [p for p in a.proofs if proof_holds(view, p, start, a.node)]
             if proofs:
                 answers.append(Answer(a.node, a.label, a.score, proofs))
         if not answers:
             return [], "I found candidate answers but none of their proofs hold in the graph."
-        view = self.rt.view()
         names = ", ".join(a.label for a in answers[: self.shown])
         more = f" (and {len(answers) - self.shown} more)" if len(answers) > self.shown else ""
         lines = [f"{names}{more}."]
@@ -192,3 +219,21 @@ class Answerer(Agent):
         if bb.ranking is not None and bb.ranking.missing:
             return f"No answer: {bb.ranking.missing}."
         return "No answer: I could not plan a path from " + bb.links.topics[0].label + "."
+
+
+def proof_holds(view: GraphView, proof: tuple[Triple, ...], start: Node | None, end: Node) -> bool:
+    """A proof holds when every triple is in the graph (or was derived by a rule or closure) according to
+    the view and the triples form a chain from `start` (the topic; any node when None) to `end`."""
+    if not proof:
+        return False
+    cur = end
+    for s, p, o in reversed(proof):
+        if not view.has(s, p, o):
+            return False
+        if o is cur or o == cur:
+            cur = s
+        elif s is cur or s == cur:
+            cur = o
+        else:
+            return False
+    return start is None or cur is start or cur == start

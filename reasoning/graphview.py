@@ -15,11 +15,13 @@ from rdflib import OWL, RDF, RDFS, Literal, URIRef
 from rdflib.namespace import FOAF, SDO, SKOS
 from rdflib.term import Node
 
+from knowledge.graph import gc_paused
 from knowledge.namespaces import KGO
 
 Triple = tuple[Node, URIRef, Node]
 
 LABEL_PROPS = (RDFS.label, SKOS.prefLabel, SDO.name, FOAF.name)
+_LABEL_SET = frozenset(LABEL_PROPS)
 #: Namespaces whose properties describe the schema or documents, not facts worth walking.
 SCHEMA_NAMESPACES = (str(RDF), str(RDFS), str(OWL), str(SKOS), str(KGO), "http://www.w3.org/2002/07/owl#")
 _TOKEN = re.compile(r"\w+|[^\w\s]", re.UNICODE)
@@ -34,8 +36,14 @@ def as_rdf(graph: object) -> rdflib.Graph:
 
 
 def iter_triples(rdf: rdflib.Graph) -> Iterator[Triple]:
-    """Every triple of the graph, across named graphs for datasets."""
-    if isinstance(rdf, rdflib.ConjunctiveGraph) or isinstance(rdf, rdflib.Dataset):
+    """Every triple of the graph, across named graphs for datasets (de-duplicated only when several
+    graphs hold triples)."""
+    if isinstance(rdf, rdflib.ConjunctiveGraph):
+        graphs = [g for g in rdf.contexts() if len(g)]
+        if len(graphs) <= 1:
+            for g in graphs:
+                yield from g.triples((None, None, None))  # type: ignore[misc]
+            return
         seen: set[Triple] = set()
         for s, p, o, _ in rdf.quads((None, None, None, None)):
             t = (s, p, o)
@@ -73,7 +81,10 @@ def is_schema_property(p: Node) -> bool:
 
 @dataclass
 class GraphView:
-    """Forward (`out[p][s] -> objects`) and backward (`inc[p][o] -> subjects`) maps plus labels."""
+    """Forward (`out[p][s] -> objects`) and backward (`inc[p][o] -> subjects`) maps plus labels.
+
+    Nodes are interned while indexing (one object per IRI), so lookups along a path hit by identity instead
+    of calling rdflib's Python-level `__eq__`; `node()` maps any equal term to the view's own object."""
 
     out: dict[URIRef, dict[Node, list[Node]]] = field(default_factory=dict)
     inc: dict[URIRef, dict[Node, list[Node]]] = field(default_factory=dict)
@@ -82,46 +93,98 @@ class GraphView:
     subject_roles: dict[URIRef, tuple[str, ...]] = field(default_factory=dict)
     object_roles: dict[URIRef, tuple[str, ...]] = field(default_factory=dict)
     triples_count: int = 0
+    derived: set[Triple] = field(default_factory=set)
+    #: per-view memo of derived lookups (e.g. path label -> steps); valid as long as the view is
+    memo: dict[object, object] = field(default_factory=dict, repr=False)
+    _nodes: dict[Node, Node] = field(default_factory=dict, repr=False)
 
     @classmethod
     def build(cls, graph: object, extra: Iterable[Triple] = ()) -> "GraphView":
         """Scan the graph once (plus `extra` derived triples) and index it."""
         view = cls()
-        for s, p, o in iter_triples(as_rdf(graph)):
-            view._add(s, p, o)
-        view.add_triples(extra)
-        for node, text in view.labels.items():
-            view.by_label.setdefault(normalize(text), []).append(node)
+        with gc_paused():
+            view._ingest(iter_triples(as_rdf(graph)))
+            view.add_triples(extra)
+            view._index_labels()
         return view
 
-    def _add(self, s: Node, p: URIRef, o: Node) -> None:
-        self.triples_count += 1
-        if p in LABEL_PROPS and isinstance(o, Literal):
-            if p == RDFS.label or s not in self.labels:
-                self.labels[s] = str(o)
-            return
-        if p == KGO.subjectRole:
-            self.subject_roles[s] = self.subject_roles.get(s, ()) + (str(o),)  # type: ignore[index]
-            return
-        if p == KGO.objectRole:
-            self.object_roles[s] = self.object_roles.get(s, ()) + (str(o),)  # type: ignore[index]
-            return
-        self.out.setdefault(p, {}).setdefault(s, []).append(o)
-        self.inc.setdefault(p, {}).setdefault(o, []).append(s)
+    def node(self, n: Node) -> Node:
+        """The view's own object for a term equal to `n` (or `n` itself when the view does not know it)."""
+        return self._nodes.get(n, n)
+
+    def _ingest(self, triples: Iterable[Triple]) -> None:
+        out, inc, labels = self.out, self.inc, self.labels
+        intern = self._nodes.setdefault
+        label_props, rdfs_label = _LABEL_SET, RDFS.label
+        subj_role, obj_role = KGO.subjectRole, KGO.objectRole
+        special = label_props | {subj_role, obj_role}
+        n = 0
+        for s, p, o in triples:
+            n += 1
+            s = intern(s, s)
+            p = intern(p, p)
+            if p in special:
+                if p in label_props:
+                    if isinstance(o, Literal):
+                        if p == rdfs_label or s not in labels:
+                            labels[s] = str(o)
+                        continue
+                elif p == subj_role:
+                    self.subject_roles[s] = self.subject_roles.get(s, ()) + (str(o),)  # type: ignore[index]
+                    continue
+                else:
+                    self.object_roles[s] = self.object_roles.get(s, ()) + (str(o),)  # type: ignore[index]
+                    continue
+            o = intern(o, o)
+            fwd = out.get(p)
+            if fwd is None:
+                fwd = out[p] = {}
+                inc[p] = {}
+            objs = fwd.get(s)
+            if objs is None:
+                fwd[s] = [o]
+            else:
+                objs.append(o)
+            back = inc[p]
+            subs = back.get(o)
+            if subs is None:
+                back[o] = [s]
+            else:
+                subs.append(s)
+        self.triples_count += n
+
+    def _index_labels(self) -> None:
+        by_label = self.by_label
+        for node, text in self.labels.items():
+            key = normalize(text)
+            bucket = by_label.get(key)
+            if bucket is None:
+                by_label[key] = [node]
+            else:
+                bucket.append(node)
 
     def add_triples(self, triples: Iterable[Triple]) -> None:
         """Add derived triples to the view (the graph itself is not touched)."""
-        for s, p, o in triples:
-            if o not in self.out.get(p, {}).get(s, ()):
-                self._add(s, p, o)
+        new = [(s, p, o) for s, p, o in triples if not self.has(s, p, o)]
+        if new:
+            labelled = len(self.labels)
+            self._ingest(new)
+            self.derived.update((self.node(s), self.node(p), self.node(o)) for s, p, o in new)
+            if self.by_label and len(self.labels) != labelled:
+                self.by_label.clear()
+                self._index_labels()
+            self.memo.clear()
 
     def has(self, s: Node, p: URIRef, o: Node) -> bool:
-        return o in self.out.get(p, {}).get(s, ())
+        """Whether the triple is in the view (a graph fact or an added derived triple)."""
+        objs = self.out.get(p, {}).get(s)
+        return objs is not None and o in objs
 
     def label(self, node: Node) -> str:
         """rdfs:label (or skos/schema/foaf name), a literal's text, else the IRI's unquoted tail."""
-        if node in self.labels:
-            return self.labels[node]
+        found = self.labels.get(node)
+        if found is not None:
+            return found
         if isinstance(node, Literal):
             return str(node)
         return iri_tail(node)
@@ -131,13 +194,21 @@ class GraphView:
 
     def fact_properties(self) -> list[URIRef]:
         """Properties that carry facts (not schema, label or document bookkeeping)."""
-        return sorted((p for p in self.out if not is_schema_property(p)), key=str)
+        key = ("fact_properties",)
+        found = self.memo.get(key)
+        if found is None:
+            found = self.memo[key] = sorted((p for p in self.out if not is_schema_property(p)), key=str)
+        return list(found)  # type: ignore[call-overload]
 
     def roles(self, p: URIRef) -> tuple[tuple[str, ...], tuple[str, ...]]:
         """(subject role keys, object role keys) of a property from kgo annotations, else from its name."""
-        subj = tuple(role_key(r) for r in self.subject_roles.get(p, ()))
-        obj = tuple(role_key(r) for r in self.object_roles.get(p, ()))
-        return subj, obj
+        key = ("roles", p)
+        found = self.memo.get(key)
+        if found is None:
+            subj = tuple(role_key(r) for r in self.subject_roles.get(p, ()))
+            obj = tuple(role_key(r) for r in self.object_roles.get(p, ()))
+            found = self.memo[key] = (subj, obj)
+        return found  # type: ignore[return-value]
 
 
 class ViewCache:

@@ -56,6 +56,7 @@ class PathReasoner:
         if not steps:
             return PathResult(stopped_at=0)
         # parents[h][node] = list of (previous node, triple) that reached node at hop h
+        topic = view.node(topic)  # interned: neighbours are compared by identity below
         parents: list[dict[Node, list[tuple[Node, Triple]]]] = []
         frontier: list[Node] = [topic]
         for h, step in enumerate(steps):
@@ -64,7 +65,7 @@ class PathReasoner:
             reached: dict[Node, list[tuple[Node, Triple]]] = {}
             for node in frontier:
                 for nxt in adj.get(node, ()):
-                    if nxt == topic:
+                    if nxt is topic:
                         continue
                     triple: Triple = (nxt, step.prop, node) if step.inverse else (node, step.prop, nxt)
                     slot = reached.get(nxt)

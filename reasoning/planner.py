@@ -81,7 +81,16 @@ def role_match(view: GraphView, p: URIRef, role: str, side: str) -> float:
 
 
 def steps_for_label(label: str, view: GraphView) -> tuple[PathStep, ...] | None:
-    """`movie_to_director_to_movie` -> (directed_by, ^directed_by) using kgo role words (or property names)."""
+    """`movie_to_director_to_movie` -> (directed_by, ^directed_by) using kgo role words (or property names).
+
+    Memoised on the view (the answer only depends on the view's properties and role annotations)."""
+    key = ("steps_for_label", label)
+    if key not in view.memo:
+        view.memo[key] = _steps_for_label(label, view)
+    return view.memo[key]  # type: ignore[return-value]
+
+
+def _steps_for_label(label: str, view: GraphView) -> tuple[PathStep, ...] | None:
     roles = [r for r in label.split("_to_") if r]
     if len(roles) < 2:
         return None
@@ -110,10 +119,14 @@ class EntityDetector:
 
     def run(self, question: str, view: GraphView, limit: int = 3) -> list[Mention]:
         toks = [(m.group().lower(), m.start(), m.end()) for m in _WORD.finditer(question)]
+        starts = label_starts(view)
         found: list[Mention] = []
         taken: set[int] = set()
         for n in range(min(self.max_tokens, len(toks)), 0, -1):
             for i in range(len(toks) - n + 1):
+                lengths = starts.get(toks[i][0])
+                if lengths is None or n not in lengths:
+                    continue  # no label starts with this word and has n words
                 if any(j in taken for j in range(i, i + n)):
                     continue
                 words = [t[0] for t in toks[i:i + n]]
@@ -128,6 +141,19 @@ class EntityDetector:
                 taken.update(range(i, i + n))
         found.sort(key=lambda m: (-m.score, -(m.end - m.start), m.start))
         return found[:limit]
+
+
+def label_starts(view: GraphView) -> dict[str, frozenset[int]]:
+    """First word of every label -> the word counts of labels starting with it (memoised on the view)."""
+    key = ("label_starts",)
+    found = view.memo.get(key)
+    if found is None:
+        lengths: dict[str, set[int]] = {}
+        for text in view.by_label:
+            words = text.split(" ")
+            lengths.setdefault(words[0], set()).add(len(words))
+        found = view.memo[key] = {w: frozenset(n) for w, n in lengths.items()}
+    return found  # type: ignore[return-value]
 
 
 def lookup_label(text: str, view: GraphView) -> tuple[Node, ...]:
