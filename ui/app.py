@@ -58,11 +58,11 @@ def _graph_summary(service: ChatService) -> tuple[str, list[list[Any]], list[lis
     return text, props, triples
 
 
-def build_app(service: ChatService) -> Any:
+def build_app(service: ChatService, examples: list[str] | None = None) -> Any:
     """The Blocks app for `service` (not launched)."""
     import gradio as gr
 
-    examples = service.examples()
+    examples = service.examples() if examples is None else examples
     with gr.Blocks(title="kgreason", analytics_enabled=False) as demo:
         session = gr.State(None)
         gr.Markdown("## kgreason — ask your knowledge graph, get answers with proofs")
@@ -75,7 +75,7 @@ def build_app(service: ChatService) -> Any:
                 new_button = gr.Button("New conversation", scale=1)
             gr.Examples(examples=[[e] for e in examples], inputs=[question], label="Example questions")
             answer = gr.Markdown(elem_id="answer")
-            index_info = gr.Markdown(service.index_status().markdown(), elem_id="index-status")
+            index_info = gr.Markdown(service.status_markdown(), elem_id="index-status")
             index_timer = gr.Timer(3.0)
             with gr.Accordion("Trace (agent, what it did, ms)", open=False):
                 trace = gr.Dataframe(headers=TRACE_HEADERS, interactive=False, wrap=True, elem_id="trace")
@@ -235,7 +235,7 @@ def build_app(service: ChatService) -> Any:
         new_button.click(reset, None, [chatbot, answer, trace, picture, session], api_visibility="private")
         gr.api(ask_api, api_name="ask", concurrency_limit=8)
         gr.api(index_api, api_name="index_status")
-        index_timer.tick(lambda: service.index_status().markdown(), None, [index_info], api_visibility="private",
+        index_timer.tick(service.status_markdown, None, [index_info], api_visibility="private",
                          show_progress="hidden")
         demo.load(summarize, None, [summary, relations, triples], api_name="graph_summary")
         load_button.click(load, [graph_files, graph_path], [load_status, summary, relations, triples, graph_files],
@@ -279,16 +279,24 @@ def _report_text(report: Any) -> str:
 
 
 def launch(options: ServeOptions, *, block: bool = True) -> Any:
-    """Warm the service up (building caches on first start), build the app and serve it."""
+    """Serve the page first, then warm the service up (graph, view, models) while it already answers;
+    the retrieval index is then opened or built in the background."""
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     service = ChatService(options)
-    print("kgreason: loading graph, models and indexes (first start builds caches)…", flush=True)
-    service.warm_up()
-    demo = build_app(service)
+    demo = build_app(service, service.examples())  # cached examples: no graph needed yet (warm starts)
     demo.queue(default_concurrency_limit=4)
-    print(f"kgreason: serving on http://{options.host}:{options.port}", flush=True)
-    return demo.launch(server_name=options.host, server_port=options.port, share=False, auth=options.auth,
-                       max_file_size=options.max_file_size, ssr_mode=False, show_error=True,
-                       prevent_thread_lock=not block, quiet=False, theme=_theme(), css=CSS,
-                       footer_links=["api"], mcp_server=False)
+    demo.launch(server_name=options.host, server_port=options.port, share=False, auth=options.auth,
+                max_file_size=options.max_file_size, ssr_mode=False, show_error=True,
+                prevent_thread_lock=True, quiet=False, theme=_theme(), css=CSS,
+                footer_links=["api"], mcp_server=False)
+    print(f"kgreason: serving on http://{options.host}:{options.port}; loading graph and models…", flush=True)
+    try:
+        service.warm_up()
+    except BaseException:
+        demo.close()
+        raise
+    print("kgreason: ready (the retrieval index loads or builds in the background)", flush=True)
+    if block:
+        demo.block_thread()
+    return demo

@@ -3,6 +3,9 @@
 Everything here only calls the library (agents.*); one instance lives per running app (no module state)."""
 from __future__ import annotations
 
+import hashlib
+import json
+import os
 import queue
 import threading
 import time
@@ -34,6 +37,7 @@ class ServeOptions:
     auth: tuple[str, str] | None = None
     max_file_size: str = "50mb"
     cache: str | None = None
+    index: bool = True  # open or build the retrieval index in the background after warm-up
 
 
 @dataclass(frozen=True)
@@ -64,6 +68,9 @@ class ChatService:
         self._job: TrainingJob | None = None
         self._summaries: dict[str, tuple[int, Any]] = {}
         self._index: Any = None
+        self._warm = "not started"  # what warm_up is doing (shown on the page until "ready")
+        self._warming = threading.Event()  # warm_up has started ...
+        self._warm_done = threading.Event()  # ... and finished (questions wait for it, not for agent timeouts)
         cache = Path(options.cache) / "index" if options.cache else None
         self._index_job = IndexJob(self._use_index, cache_dir=cache)
 
@@ -91,14 +98,32 @@ class ChatService:
                 self._coordinator = Coordinator(self.config())
             return self._coordinator
 
-    def warm_up(self, index: bool = True) -> None:
+    def warm_up(self, index: bool | None = None) -> None:
         """Open the graph, build the adjacency view and load the models now (not on the first question);
         then open or build the retrieval index in the background (`index_status` tells how far it got)."""
-        self.coordinator.warm_up()
-        self.stats()
-        self.properties()
-        if index:
+        self._warm = "loading the graph and building its adjacency view"
+        self._warming.set()
+        try:
+            self.coordinator.runtime.view()
+            self._warm = "loading the question model"
+            self.coordinator.warm_up()
+            self._warm = "summarising the graph"
+            self.stats()
+            self.properties()
+        except Exception as exc:
+            self._warm = f"failed: {type(exc).__name__}: {exc}"
+            raise
+        finally:
+            self._warm_done.set()
+        self._warm = "ready"
+        if self.options.index if index is None else index:
             self.start_index()
+
+    def status_markdown(self) -> str:
+        """What the page shows under the chat: warm-up progress, then the retrieval index."""
+        if self._warm != "ready":
+            return f"**Starting:** {self._warm}… (questions asked now are answered when this is done)"
+        return self.index_status().markdown()
 
     # -- the retrieval index (background) -----------------------------------------------------------
     def start_index(self) -> None:
@@ -139,6 +164,8 @@ class ChatService:
 
         def work() -> None:
             try:
+                if self._warming.is_set():
+                    self._warm_done.wait()
                 with self._lock.reading():
                     box["result"] = self.coordinator.run(question, session,
                                                          on_step=lambda step: events.put(StepEvent(step)))
@@ -219,11 +246,56 @@ class ChatService:
             return rows
 
     def examples(self, n: int = 4) -> list[str]:
-        """Questions the loaded graph can answer, made from its busiest properties' role words and facts."""
+        """Questions the graph can answer; from a small cache file when the graph's files are unchanged
+        (so the page can be built before the graph is loaded), else computed from the graph and cached."""
+        path = self._examples_cache()
+        if path is not None and path.is_file():
+            try:
+                cached = json.loads(path.read_text(encoding="utf-8"))
+                if isinstance(cached, list) and all(isinstance(q, str) for q in cached) and len(cached) >= n:
+                    return cached[:n]
+            except (OSError, ValueError):
+                pass
+        out = self._compute_examples(n)
+        if path is not None and out:
+            try:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                path.write_text(json.dumps(out), encoding="utf-8")
+            except OSError:
+                pass
+        return out
+
+    def _examples_cache(self) -> Path | None:
+        """Cache file for the example questions, keyed by the graph files' paths, sizes and mtimes."""
+        if self.options.store or self.options.endpoint:
+            return None  # a store or endpoint can change behind our back
+        if self.options.kg:
+            files = [Path(p) for p in self.options.kg]
+        else:
+            from knowledge.demo import demo_graph_path
+
+            files = [demo_graph_path()]
+        try:
+            key = "\n".join(f"{f.resolve()}:{f.stat().st_size}:{f.stat().st_mtime_ns}" for f in files)
+        except OSError:
+            return None
+        digest = hashlib.sha256(key.encode()).hexdigest()[:16]
+        return self.cache_root() / "examples" / f"{digest}.json"
+
+    def cache_root(self) -> Path:
+        """--cache, else $KGREASON_CACHE, else ~/.cache/kgreason."""
+        if self.options.cache:
+            return Path(self.options.cache)
+        if os.environ.get("KGREASON_CACHE"):
+            return Path(os.environ["KGREASON_CACHE"])
+        return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "kgreason"
+
+    def _compute_examples(self, n: int) -> list[str]:
         out: list[str] = []
+        props = self.properties()  # takes the read lock itself (not reentrant while a writer waits)
         with self._lock.reading():
             graph = self.graph
-            for info in sorted(graph.properties(), key=lambda i: -i.count):
+            for info in sorted(props, key=lambda i: -i.count):
                 role = (info.object_roles or [""])[0].replace("_", " ")
                 triple = next(iter(graph.rdf.triples((None, info.iri, None))), None)
                 if triple is None or not role:

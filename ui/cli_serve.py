@@ -41,6 +41,8 @@ def serve(
     auth: Optional[str] = typer.Option(None, "--auth", help="USER:PASS required to open the app."),
     max_file_size: str = typer.Option("50mb", "--max-file-size", help="Largest upload accepted, e.g. 50mb."),
     cache: Optional[Path] = typer.Option(None, "--cache", help="Folder for indexes (default: per graph)."),
+    index: bool = typer.Option(True, "--index/--no-index",
+                               help="Open (or build in the background) the retrieval index of the graph."),
 ) -> None:
     """Start the Gradio chat (ask, load graphs, retrain extractors). Never shared publicly."""
     try:
@@ -61,7 +63,7 @@ def serve(
 
     options = ServeOptions(kg=[str(p) for p in kg or []], store=str(store) if store else None, endpoint=endpoint,
                            host=host, port=port, auth=credentials, max_file_size=max_file_size,
-                           cache=str(cache) if cache else None)
+                           cache=str(cache) if cache else None, index=index)
     try:
         launch(options)
     except Exception as exc:  # noqa: BLE001  (input errors carry file:line)

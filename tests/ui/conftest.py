@@ -54,7 +54,8 @@ def serve_url(artifacts: Path) -> Iterator[str]:
     env = dict(os.environ, HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1", GRADIO_ANALYTICS_ENABLED="False",
                PYTHONUNBUFFERED="1")
     with log.open("w") as out:
-        process = subprocess.Popen([sys.executable, "-c", "from ui.cli import main; main()", "serve", "--port", str(port)], cwd=ROOT,
+        process = subprocess.Popen([sys.executable, "-c", "from ui.cli import main; main()", "serve", "--port", str(port),
+                                    *([] if os.environ.get("KGREASON_TEST_INDEX") else ["--no-index"])], cwd=ROOT,
                                    env=env, stdout=out, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}/"
     try:
