@@ -3,7 +3,14 @@
   python benchmarks/bench_ner.py --train T --dev D --reference ../shared/reference/plain_ner_recipe.py \
       [--base DIR] [--max-steps 300] [--limit-eval 2000] [--batch-size 32] [--context 64]
 
-Prints one JSON object: training tokens/s and inference sentences/s of both, their ratios, our dev F1."""
+Prints one JSON object: training tokens/s and inference sentences/s of both, their ratios, our dev F1.
+
+  python benchmarks/bench_ner.py --infer-only --dev D [--limit-eval 1000] [--model finetune/models/ner] \
+      [--variants pack=0 pack=80 pack=80,int8]
+
+CPU inference only: the plain recipe's own eval loop (the reference script run with --max-steps 1, so its F1
+is meaningless; its batches of 128 are tokenised on the fly, first sub-token decoded) against the shipped model
+through `NerTagger` with each variant, on the same first N sentences, in one run. Prints load averages too."""
 from __future__ import annotations
 
 import argparse
@@ -49,9 +56,36 @@ def run_ours(a: argparse.Namespace) -> dict:
             "adapter": a.adapter}
 
 
+def run_infer(a: argparse.Namespace) -> dict:
+    """Sentences/s and F1 of NerTagger variants on the first --limit-eval sentences of --dev (already loaded)."""
+    import os
+
+    from finetune.data import read_ner
+    from finetune.metrics import ner_scores
+    from finetune.ner import NerTagger, _docs
+
+    out = []
+    for spec in a.variants:
+        kw = dict(x.split("=") if "=" in x else (x, "1") for x in spec.split(",") if x)
+        tagger = NerTagger(a.model, device="cpu", pack=int(kw.get("pack", 0)), int8=bool(int(kw.get("int8", 0))),
+                           context=int(kw["context"]) if "context" in kw else None)
+        corpus = read_ner(a.dev, labels=tagger.labels)
+        docs = _docs(corpus, a.limit_eval)
+        words = [[s.tokens for s in d] for d in docs]
+        gold = [s.tags for d in docs for s in d]
+        tagger.tag_words(words[:1])  # warm-up outside the timed part
+        t0 = time.perf_counter()
+        pred = tagger.tag_words(words)
+        secs = time.perf_counter() - t0
+        f1 = ner_scores(gold, [[t for t, _ in s] for d in pred for s in d])["f1"]
+        out.append({"variant": spec, "eval_sent": len(gold), "eval_sent_per_s": round(len(gold) / secs, 1),
+                    "entity_f1": f1, "load_avg_1m": round(os.getloadavg()[0], 2)})
+    return {"variants": out}
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument("--train", required=True)
+    ap.add_argument("--train", default=None, help="required unless --infer-only")
     ap.add_argument("--dev", required=True)
     ap.add_argument("--reference", default=str(ROOT.parent / "shared" / "reference" / "plain_ner_recipe.py"))
     ap.add_argument("--base", default=None)
@@ -62,7 +96,17 @@ def main() -> None:
     ap.add_argument("--context", type=int, default=64)
     ap.add_argument("--adapter", default="lora")
     ap.add_argument("--skip-reference", action="store_true")
+    ap.add_argument("--infer-only", action="store_true", help="CPU inference only: plain eval loop vs NerTagger")
+    ap.add_argument("--model", default=str(ROOT / "finetune" / "models" / "ner"), help="--infer-only: NER folder")
+    ap.add_argument("--variants", nargs="+", default=["pack=0", "pack=80"],
+                    help="--infer-only: NerTagger settings, e.g. pack=80,int8 or context=32")
+    ap.add_argument("--threads", type=int, default=0, help="torch.set_num_threads (0: torch's default)")
     a = ap.parse_args()
+    if a.infer_only:
+        infer_main(a)
+        return
+    if not a.train:
+        ap.error("--train is required unless --infer-only")
     import torch
 
     from finetune.base import resolve_base
@@ -77,6 +121,30 @@ def main() -> None:
     if ref.get("train_tok_per_s"):
         out["train_speedup"] = round(ours["train_tok_per_s"] / ref["train_tok_per_s"], 2)
         out["infer_speedup"] = round(ours["eval_sent_per_s"] / ref["eval_sent_per_s"], 2)
+    print(json.dumps(out))
+
+
+def infer_main(a: argparse.Namespace) -> None:
+    import os
+
+    import torch
+
+    from finetune.base import resolve_base
+
+    if a.threads:
+        torch.set_num_threads(a.threads)
+    a.max_steps, a.train = 1, a.train or a.dev
+    t0 = time.perf_counter()
+    load0 = round(os.getloadavg()[0], 2)
+    ref = {} if a.skip_reference else run_reference(a, resolve_base(a.base))
+    ref = {k: ref[k] for k in ("eval_sent", "eval_s", "eval_sent_per_s", "error") if k in ref}
+    ref["load_avg_1m"] = round(os.getloadavg()[0], 2)
+    ours = run_infer(a)
+    out = {"device": "cpu", "threads": torch.get_num_threads(), "load_avg_1m_start": load0, "plain": ref} | ours
+    if ref.get("eval_sent_per_s"):
+        for v in out["variants"]:
+            v["speedup_vs_plain"] = round(v["eval_sent_per_s"] / ref["eval_sent_per_s"], 2)
+    out["seconds"] = round(time.perf_counter() - t0, 1)
     print(json.dumps(out))
 
 

@@ -159,3 +159,21 @@ def load_model(folder: str | Path, device: str | torch.device = "cpu") -> tuple[
     model = TaggerModel(ShapeEncoder(enc), len(labels["tags"]), len(labels.get("paths", [])))
     model.load_head_state(load_file(folder / "heads.safetensors"))
     return model.to(device).eval(), tok, labels, card
+
+
+def quantize_int8(model: TaggerModel) -> TaggerModel:
+    """Dynamic int8 quantisation (per-channel weights) of the encoder's Linear layers, for CPU inference.
+
+    The shape embedding and the task heads stay float. Returns a new module; `model` is left as it is."""
+    import copy
+    import warnings
+
+    from torch.ao.quantization import per_channel_dynamic_qconfig, quantize_dynamic
+
+    q = copy.deepcopy(model).cpu().eval()
+    enc = q.body.encoder
+    spec = {name: per_channel_dynamic_qconfig for name, mod in enc.named_modules() if isinstance(mod, nn.Linear)}
+    with warnings.catch_warnings():  # torch flags its quantised-tensor constructors as deprecated
+        warnings.simplefilter("ignore", UserWarning)
+        q.body.encoder = quantize_dynamic(enc, spec, dtype=torch.qint8)
+    return q

@@ -14,8 +14,9 @@ import torch
 from finetune.data import NerCorpus, read_ner, split_words
 from finetune.errors import ModelError
 from finetune.metrics import ner_scores
-from finetune.modeling import build_model, load_model, save_model, word_shape
-from finetune.train import TrainingArguments, TrainResult, seed_everything, bucket_batches, collate, fit, to_device, use_bf16
+from finetune.modeling import build_model, load_model, quantize_int8, save_model, word_shape
+from finetune.train import (TrainingArguments, TrainResult, bucket_batches, collate, default_max_tokens, fit,
+                            seed_everything, to_device, use_bf16)
 
 SHIPPED_NER = Path(__file__).resolve().parent / "models" / "ner"
 _SENT_END = {".", "!", "?"}
@@ -38,11 +39,14 @@ class NerTrainingRun:
 
 
 def encode_docs(tok, docs: Sequence[Sequence[Sequence[str]]], max_length: int, context: int,
-                tags: Sequence[Sequence[Sequence[int]]] | None = None) -> list[dict]:
-    """One feature per sentence (or per chunk of an over-long sentence): [CLS] left-ctx sentence right-ctx [SEP].
+                tags: Sequence[Sequence[Sequence[int]]] | None = None, pack: int = 0) -> list[dict]:
+    """Windows `[CLS] left-ctx sentence(s) right-ctx [SEP]` over documents, tokenised once in one call.
 
-    Context sub-tokens come from neighbouring sentences of the same document and are never labelled.
-    Each feature holds `first` (window positions of each word's first sub-token) and `key` (doc, sent, word0)."""
+    With `pack=0` (training) each feature holds one sentence (or one chunk of an over-long sentence); with
+    `pack=N` consecutive sentences of a document share a window while their sub-tokens fit in N, so each
+    token is encoded about once instead of once per neighbour. Context sub-tokens come from neighbouring
+    sentences of the same document and are never labelled. Each feature holds `first` (window position of
+    each predicted word's first sub-token, None when it has none) and `key` = (doc, ((sent, word0, n), ...))."""
     flat = [s for d in docs for s in d if len(s)]
     enc = tok([list(s) for s in flat], is_split_into_words=True, add_special_tokens=False) if flat else None
     feats, k = [], 0
@@ -75,53 +79,86 @@ def encode_docs(tok, docs: Sequence[Sequence[Sequence[str]]], max_length: int, c
                     segs.append((si, w0, p0, s_w, starts[w0:w]))
                     w0, p0 = w, s_w
             segs.append((si, w0, p0, min(base + len(pieces), p0 + limit), starts[w0:]))
-        for si, w0, a, b, firsts in segs:
+        for group in _pack_segments(segs, pack):
+            a, b = group[0][2], group[-1][3]
             room = max(0, limit - (b - a))
             left = min(context, room // 2, a)
             right = min(context, room - left, len(ids) - b)
             left = min(context, room - right, a)
             lo, hi = a - left, b + right
+            first: list[int | None] = []
+            for _, _, _, sb, firsts in group:
+                first += [None if p is None or p >= sb else p - lo + 1 for p in firsts]
             f = {"input_ids": [tok.cls_token_id] + ids[lo:hi] + [tok.sep_token_id],
-                 "shape_ids": [0] + shp[lo:hi] + [0],
-                 "first": [None if p is None or p >= b else p - lo + 1 for p in firsts], "key": (di, si, w0)}
+                 "shape_ids": [0] + shp[lo:hi] + [0], "first": first,
+                 "key": (di, tuple((si, w0, len(firsts)) for si, w0, _, _, firsts in group))}
             if tags is not None:
                 lab = [-100] * len(f["input_ids"])
-                for x, p in enumerate(f["first"]):
-                    if p is not None:
-                        lab[p] = tags[di][si][w0 + x]
+                x = 0
+                for si, w0, _, _, firsts in group:
+                    for j in range(len(firsts)):
+                        if first[x] is not None:
+                            lab[first[x]] = tags[di][si][w0 + j]
+                        x += 1
                 f["labels"] = lab
             feats.append(f)
     return feats
 
 
+def _pack_segments(segs: list, budget: int) -> list[list]:
+    """Group consecutive segments while their sub-tokens fit in `budget` (0: one segment per group)."""
+    groups: list[list] = []
+    for seg in segs:
+        if groups and budget and seg[3] - groups[-1][0][2] <= budget:
+            groups[-1].append(seg)
+        else:
+            groups.append([seg])
+    return groups
+
+
 @torch.inference_mode()
 def predict_features(model, feats: Sequence[dict], batch_size: int, device: torch.device, bf16: bool = False,
-                     pad_id: int = 0) -> list[tuple[list[int], list[float], torch.Tensor | None]]:
-    """Per feature: (tag id per word, prob per word, path probabilities or None). Batches are length-sorted."""
-    out: list = [None] * len(feats)
-    for idx in bucket_batches([len(f["input_ids"]) for f in feats], batch_size):
+                     pad_id: int = 0, max_tokens: int | None = None
+                     ) -> list[tuple[list[int], list[float], torch.Tensor | None]]:
+    """Per feature: (tag id per word, prob per word, path probabilities or None).
+
+    Batches are length-sorted; results stay on the device until the end (no per-batch host sync)."""
+    pending = []
+    cap = default_max_tokens(device) if max_tokens is None else max_tokens
+    for idx in bucket_batches([len(f["input_ids"]) for f in feats], batch_size, max_tokens=cap):
         batch = to_device(collate([{k: feats[i][k] for k in ("input_ids", "shape_ids")} for i in idx], pad_id), device)
         with torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16):
             tag_logits, path_logits = model(batch)
         probs, tags = tag_logits.float().softmax(-1).max(-1)
-        probs, tags = probs.cpu(), tags.cpu()
-        paths = path_logits.float().softmax(-1).cpu() if path_logits is not None else None
+        paths = path_logits.float().softmax(-1) if path_logits is not None else None
+        pending.append((idx, probs, tags, paths))
+    out: list = [None] * len(feats)
+    for idx, probs, tags, paths in pending:
+        probs_l, tags_l = probs.tolist(), tags.tolist()
+        paths_c = paths.cpu() if paths is not None else None
         for r, i in enumerate(idx):
+            tr, pr = tags_l[r], probs_l[r]
             pos = feats[i]["first"]
-            t = [int(tags[r, p]) if p is not None else -1 for p in pos]
-            s = [float(probs[r, p]) if p is not None else 0.0 for p in pos]
-            out[i] = (t, s, paths[r] if paths is not None else None)
+            out[i] = ([tr[p] if p is not None else -1 for p in pos], [pr[p] if p is not None else 0.0 for p in pos],
+                      paths_c[r] if paths_c is not None else None)
     return out
 
 
 def _tag_docs(model, tok, labels: Sequence[str], docs, max_length: int, context: int, batch_size: int,
-              device: torch.device, bf16: bool) -> list[list[list[tuple[str, float]]]]:
-    feats = encode_docs(tok, docs, max_length, context)
+              device: torch.device, bf16: bool, pack: int = 0, max_tokens: int | None = None
+              ) -> list[list[list[tuple[str, float]]]]:
+    feats = encode_docs(tok, docs, max_length, context, pack=pack)
     res = [[[("O", 0.0)] * len(s) for s in d] for d in docs]
-    for f, (t, s, _) in zip(feats, predict_features(model, feats, batch_size, device, bf16, tok.pad_token_id or 0)):
-        di, si, w0 = f["key"]
-        for x, (ti, pi) in enumerate(zip(t, s)):
-            res[di][si][w0 + x] = (labels[ti] if ti >= 0 else "O", pi)
+    preds = predict_features(model, feats, batch_size, device, bf16, tok.pad_token_id or 0, max_tokens)
+    for f, (t, s, _) in zip(feats, preds):
+        di, segs = f["key"]
+        x = 0
+        for si, w0, n in segs:
+            row = res[di][si]
+            for j in range(n):
+                ti = t[x + j]
+                row[w0 + j] = (labels[ti] if ti >= 0 else "O", s[x + j])
+            x += n
     return res
 
 
@@ -197,10 +234,17 @@ def _sentences(text: str) -> list[list[tuple[str, int, int]]]:
 class NerTagger:
     """Raw text in, entity spans with char offsets out; each text is one document (context crosses sentences)."""
 
-    def __init__(self, model_dir: str | Path | None = None, device: str | None = None, batch_size: int = 64) -> None:
+    def __init__(self, model_dir: str | Path | None = None, device: str | None = None, batch_size: int = 64,
+                 pack: int = 0, context: int | None = None, int8: bool = False,
+                 max_tokens: int | None = None) -> None:
+        """`pack`: sub-tokens of consecutive sentences sharing one window (0: one sentence per window, as trained);
+        `context`: document-context sub-tokens per side (None: the model card's); `int8`: dynamic int8
+        quantisation of the encoder's Linear layers (CPU only); `max_tokens`: padded sub-tokens per batch
+        (None: 4096 on CPU, uncapped on GPU)."""
         self.model_dir = Path(model_dir) if model_dir is not None else SHIPPED_NER
         self.device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
-        self.batch_size = batch_size
+        self.batch_size, self.pack, self.context, self.max_tokens = batch_size, pack, context, max_tokens
+        self.int8 = int8 and self.device.type == "cpu"
         self._loaded: tuple | None = None
 
     def _load(self) -> tuple:
@@ -208,7 +252,8 @@ class NerTagger:
             if not (self.model_dir / "model_card.json").is_file():
                 raise ModelError(f"no NER model at {self.model_dir}: train one with `kgreason finetune ner` "
                                  "and pass its folder as model_dir")
-            self._loaded = load_model(self.model_dir, self.device)
+            model, tok, labels, card = load_model(self.model_dir, self.device)
+            self._loaded = (quantize_int8(model) if self.int8 else model, tok, labels, card)
         return self._loaded
 
     @property
@@ -220,8 +265,9 @@ class NerTagger:
         model, tok, labels, card = self._load()
         hp = card["hyperparameters"]
         bf16 = self.device.type == "cuda" and torch.cuda.is_bf16_supported()
-        return _tag_docs(model, tok, labels["tags"], docs, hp["max_length"], hp["context"], self.batch_size,
-                         self.device, bf16)
+        context = hp["context"] if self.context is None else self.context
+        return _tag_docs(model, tok, labels["tags"], docs, hp["max_length"], context, self.batch_size,
+                         self.device, bf16, self.pack, self.max_tokens)
 
     def run(self, texts: Sequence[str]) -> list[list[EntitySpan]]:
         """Entity spans (text, label, start, end, score) per input text."""

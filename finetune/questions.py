@@ -11,7 +11,7 @@ import torch
 
 from finetune.data import Question, read_questions, split_words
 from finetune.errors import ModelError
-from finetune.modeling import build_model, load_model, save_model, word_shape
+from finetune.modeling import build_model, load_model, quantize_int8, save_model, word_shape
 from finetune.ner import predict_features
 from finetune.train import TrainingArguments, TrainResult, seed_everything, fit, use_bf16
 
@@ -138,11 +138,11 @@ def _sibling_qtypes(path: str | Path) -> Path | None:
 
 
 def _parse(model, tok, paths: Sequence[str], texts: Sequence[str], max_length: int, batch_size: int,
-           device: torch.device, bf16: bool, top_k: int) -> list[ParsedQuestion]:
+           device: torch.device, bf16: bool, top_k: int, max_tokens: int | None = None) -> list[ParsedQuestion]:
     feats, words = encode_questions(tok, texts, max_length)
     out = []
-    for text, ws, (tags, probs, pp) in zip(texts, words, predict_features(model, feats, batch_size, device, bf16,
-                                                                         tok.pad_token_id or 0)):
+    preds = predict_features(model, feats, batch_size, device, bf16, tok.pad_token_id or 0, max_tokens)
+    for text, ws, (tags, probs, pp) in zip(texts, words, preds):
         span = decode_span(ws, tags, probs) if ws else None
         vals, idx = pp.topk(min(top_k, len(paths)))
         top = [(paths[int(i)], round(float(v), 4)) for v, i in zip(vals, idx)]
@@ -157,10 +157,13 @@ class QuestionParser:
     """Questions in; topic-entity mention (text, char span, score) and top-k relation paths out."""
 
     def __init__(self, model_dir: str | Path | None = None, device: str | None = None, batch_size: int = 256,
-                 top_k: int = 5) -> None:
+                 top_k: int = 5, int8: bool = False, max_tokens: int | None = None) -> None:
+        """`int8`: dynamic int8 quantisation of the encoder's Linear layers (CPU only); `max_tokens`: padded
+        sub-tokens per batch (None: 4096 on CPU, uncapped on GPU)."""
         self.model_dir = Path(model_dir) if model_dir is not None else SHIPPED_QUESTIONS
         self.device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
-        self.batch_size, self.top_k = batch_size, top_k
+        self.batch_size, self.top_k, self.max_tokens = batch_size, top_k, max_tokens
+        self.int8 = int8 and self.device.type == "cpu"
         self._loaded: tuple | None = None
 
     def _load(self) -> tuple:
@@ -168,7 +171,8 @@ class QuestionParser:
             if not (self.model_dir / "model_card.json").is_file():
                 raise ModelError(f"no question model at {self.model_dir}: train one with `kgreason finetune questions` "
                                  "and pass its folder as model_dir")
-            self._loaded = load_model(self.model_dir, self.device)
+            model, tok, labels, card = load_model(self.model_dir, self.device)
+            self._loaded = (quantize_int8(model) if self.int8 else model, tok, labels, card)
         return self._loaded
 
     @property
@@ -181,7 +185,7 @@ class QuestionParser:
         model, tok, labels, card = self._load()
         bf16 = self.device.type == "cuda" and torch.cuda.is_bf16_supported()
         return _parse(model, tok, labels["paths"], list(questions), card["hyperparameters"]["max_length"],
-                      self.batch_size, self.device, bf16, self.top_k)
+                      self.batch_size, self.device, bf16, self.top_k, self.max_tokens)
 
 
 def questions_of(path: str | Path, qtypes: str | Path | None = None) -> list[Question]:

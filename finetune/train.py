@@ -59,11 +59,21 @@ def seed_everything(seed: int) -> None:
     torch.manual_seed(seed)
 
 
-def bucket_batches(lengths: Sequence[int], batch_size: int, generator: torch.Generator | None = None) -> list[list[int]]:
-    """Batches of similar length. With a generator: shuffled pool-wise sort, shuffled batch order; else sorted."""
+def bucket_batches(lengths: Sequence[int], batch_size: int, generator: torch.Generator | None = None,
+                   max_tokens: int = 0) -> list[list[int]]:
+    """Batches of similar length. With a generator: shuffled pool-wise sort, shuffled batch order; else sorted.
+
+    Sorted (inference) batches also stop growing once `max_tokens` padded sub-tokens would be exceeded (0: no cap)."""
     if generator is None:
         order = sorted(range(len(lengths)), key=lambda i: lengths[i])
-        return [order[k:k + batch_size] for k in range(0, len(order), batch_size)]
+        batches: list[list[int]] = []
+        for i in order:
+            if batches and len(batches[-1]) < batch_size and (
+                    not max_tokens or (len(batches[-1]) + 1) * lengths[i] <= max_tokens):
+                batches[-1].append(i)
+            else:
+                batches.append([i])
+        return batches
     perm = torch.randperm(len(lengths), generator=generator).tolist()
     pool = batch_size * 50
     batches = []
@@ -99,6 +109,11 @@ def to_device(batch: dict[str, torch.Tensor], device: torch.device) -> dict[str,
     if device.type == "cuda":
         return {k: v.pin_memory().to(device, non_blocking=True) for k, v in batch.items()}
     return batch
+
+
+def default_max_tokens(device: torch.device) -> int:
+    """Padded sub-tokens per inference batch: capped on CPU (less padding, cache-sized GEMMs), free on GPUs."""
+    return 4096 if device.type == "cpu" else 0
 
 
 def use_bf16(args: TrainingArguments, device: torch.device) -> bool:
