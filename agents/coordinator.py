@@ -38,10 +38,17 @@ class Coordinator:
         return self.runtime.graph
 
     def warm_up(self) -> None:
-        """Open the graph, build the adjacency view (and derived rules) and load models now."""
+        """Open the graph, build the adjacency view (and derived rules) and load models now; the models
+        load on the pool while the graph loads here."""
+        models = self._executor().submit(self._warm_models)
         self.runtime.view()
+        models.result()
+
+    def _warm_models(self) -> None:
         if self.runtime.parser is not None:
             self.runtime.parser.run(["warm up"])
+        elif self.runtime.ner is not None:
+            self.runtime.ner.run(["warm up"])
 
     def close(self) -> None:
         if self._pool is not None:
@@ -64,18 +71,36 @@ class Coordinator:
         """Answer one question; `on_step` (optional) gets each StepRecord as soon as its agent finishes."""
         return self._turn(question, session, None, on_step)
 
-    def run_batch(self, questions: Sequence[str]) -> list[TurnResult]:
-        """Answer many questions: the question model runs once over the whole batch; the rest is `run`."""
-        parsed: list[Any] = [None] * len(questions)
+    def run_batch(self, questions: Sequence[str], batch_size: int = 256) -> list[TurnResult]:
+        """Answer many questions as `run` does, with the question model run once per chunk of `batch_size`;
+        the next chunk is parsed on the pool while this one goes through the agents. Each result's `ms`
+        includes its share of its chunk's model time."""
         parser = self.runtime.parser
-        if parser is not None and questions:
-            parsed = list(parser.run(list(questions)))
-        return [self._turn(q, None, p) for q, p in zip(questions, parsed)]
+        if parser is None or not questions:
+            return [self._turn(q, None, None) for q in questions]
+        chunks = [list(questions[i:i + batch_size]) for i in range(0, len(questions), batch_size)]
+
+        def parse(chunk: list[str]) -> tuple[list[Any], float]:
+            t = time.perf_counter()
+            out = list(parser.run(chunk))
+            return out, (time.perf_counter() - t) * 1000
+
+        results: list[TurnResult] = []
+        pending = self._executor().submit(parse, chunks[0])
+        for k, chunk in enumerate(chunks):
+            parsed, model_ms = pending.result()
+            if k + 1 < len(chunks):
+                pending = self._executor().submit(parse, chunks[k + 1])
+            for q, p in zip(chunk, parsed):
+                result = self._turn(q, None, p)
+                result.ms += model_ms / len(chunk)
+                results.append(result)
+        return results
 
     def _turn(self, question: str, session: Session | None, parsed: Any,
               on_step: Callable[[StepRecord], None] | None = None) -> TurnResult:
         t0 = time.perf_counter()
-        bb = Blackboard(question=question, session=session, parsed=parsed)
+        bb = Blackboard(question=question, session=session, parsed=parsed, view=self.runtime.view())
         trace: list[StepRecord] = []
         for stage in self.stages:
             # blocking steps (models, indexes, remote stores) go to the pool under the timeout; in-memory
@@ -93,6 +118,8 @@ class Coordinator:
         ranking = bb.ranking
         if session is not None:
             topic = ranking.topic if ranking else None
+            if topic is None and bb.links is not None and bb.links.topics:
+                topic = bb.links.topics[0]  # nothing found, but the turn was about this entity
             session.remember(question, topic, [Topic(a.iri, a.label, "") for a in bb.answers])
         reply = bb.reply
         if bb.notes:

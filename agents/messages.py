@@ -74,6 +74,7 @@ class Blackboard:
     question: str
     session: Any = None  # agents.session.Session
     parsed: Any = None  # a ParsedQuestion computed ahead (batched runs)
+    view: Any = None  # the reasoning.graphview.GraphView the whole turn reads
     extraction: Extraction | None = None
     links: Links | None = None
     plans: Plans | None = None

@@ -8,6 +8,7 @@ from rdflib.term import Node
 
 from agents.messages import Answer, Blackboard, Extraction, Links, Plans, Retrieval
 from agents.runtime import Runtime
+from agents.session import Session
 from reasoning.graphview import GraphView, Triple
 from reasoning.planner import STOPWORDS, Mention, PlanCandidate, lookup_label, steps_for_label
 from reasoning.ranking import FactHit, RankingResult, Topic
@@ -24,6 +25,10 @@ class Agent:
 
     def blocking(self, bb: Blackboard) -> bool:
         return True
+
+    def view(self, bb: Blackboard) -> GraphView:
+        """The adjacency view this turn reads (one consistent view per turn)."""
+        return bb.view if bb.view is not None else self.rt.view()
 
     def step(self, bb: Blackboard) -> Any:  # pragma: no cover - interface
         raise NotImplementedError
@@ -45,20 +50,29 @@ class Extractor(Agent):
         if parsed is not None:
             out.model = "question"
             out.path_labels = list(parsed.paths)
-            if parsed.mention:
+            if parsed.mention and _names_something(parsed.mention, bb):
                 out.mentions.append(Mention(parsed.mention, parsed.start, parsed.end, float(parsed.span_score),
                                             "model"))
         elif self.rt.ner is not None:
             out.model = "ner"
             for span in self.rt.ner.run([bb.question])[0]:
-                out.mentions.append(Mention(span.text, span.start, span.end, float(span.score), "model"))
+                if _names_something(span.text, bb):
+                    out.mentions.append(Mention(span.text, span.start, span.end, float(span.score), "model"))
         weight = 0.5 if out.mentions else 1.0
-        for m in self.rt.detector.run(bb.question, self.rt.view()):
+        for m in self.rt.detector.run(bb.question, self.view(bb)):
             if not any(x.text.lower() == m.text.lower() for x in out.mentions):
                 out.mentions.append(Mention(m.text, m.start, m.end, m.score * weight, m.source, m.nodes))
         if not out.mentions:
             out.mentions.extend(_name_guesses(bb.question))
         return out
+
+
+def _names_something(text: str, bb: Blackboard) -> bool:
+    """A model span can name an entity: it has a letter or digit, and in a conversation it is not a
+    pronoun or "that film" (those mean the previous turn's entities)."""
+    if not any(ch.isalnum() for ch in text):
+        return False
+    return not (bb.session is not None and bb.session.history and Session.is_anaphor(text))
 
 
 _PROPER = re.compile(r"(?<![\w'])(?:[A-Z0-9][\w'&.-]*)(?:\s+(?:[A-Z0-9][\w'&.-]*|of|the|de|and))*(?:\s+[A-Z0-9][\w'&.-]*)?")
@@ -89,13 +103,16 @@ class Linker(Agent):
         return self.rt.index is not None  # the knowledge linker may fall back to an index search
 
     def step(self, bb: Blackboard) -> Links:
-        view = self.rt.view()
+        view = self.view(bb)
         mentions = bb.extraction.mentions if bb.extraction else self.rt.detector.run(bb.question, view)
         links = Links()
         seen: set = set()
         for m in mentions:
+            if not any(ch.isalnum() for ch in m.text):
+                continue  # punctuation alone would match every punctuation-only label
             nodes = m.nodes or lookup_label(m.text, view)
-            scored = [(n, 1.0) for n in nodes]
+            # the label as written beats one that only matches case-insensitively ("Hotel" vs the tag "hotel")
+            scored = [(n, 1.0 if view.label(n) == m.text else 0.97) for n in nodes]
             if not scored:
                 result = self.rt.linker.run(m.text, k=3)
                 scored = [(c.iri, float(c.score)) for c in result.candidates]
@@ -110,6 +127,7 @@ class Linker(Agent):
                 if t.node not in seen:
                     seen.add(t.node)
                     links.topics.append(t)
+        links.topics.sort(key=lambda t: -t.span_score * t.link_score)  # stable: mention order breaks ties
         return links
 
 
@@ -138,17 +156,21 @@ class Planner(Agent):
     """(topic, path) pairs: the question model's labels mapped through role words, else zero-shot paths."""
 
     name = "planner"
+    max_topics = 4
+    #: path labels the model gives less than this probability are not tried (the top one always is)
+    min_path_prob = 0.05
 
     def blocking(self, bb: Blackboard) -> bool:
         return False  # in-memory work over the adjacency view
-    max_topics = 4
 
     def step(self, bb: Blackboard) -> Plans:
-        view = self.rt.view()
+        view = self.view(bb)
         topics = bb.links.topics[: self.max_topics] if bb.links else []
         labels = bb.extraction.path_labels if bb.extraction else []
         model_plans = []
-        for label, prob in labels:
+        for i, (label, prob) in enumerate(labels):
+            if i and prob < self.min_path_prob:
+                continue
             steps = steps_for_label(label, view)
             if steps:
                 model_plans.append(PlanCandidate(steps, label, float(prob), "model"))
@@ -172,7 +194,7 @@ class Reasoner(Agent):
 
     def step(self, bb: Blackboard) -> RankingResult:
         facts = bb.retrieval.facts if bb.retrieval else []
-        return self.rt.ranker.run(self.rt.view(), bb.plans.pairs if bb.plans else [], facts)
+        return self.rt.ranker.run(self.view(bb), bb.plans.pairs if bb.plans else [], facts)
 
 
 class Answerer(Agent):
@@ -188,7 +210,7 @@ class Answerer(Agent):
         ranking = bb.ranking
         if ranking is None or not ranking.answers:
             return [], self._missing(bb)
-        view = self.rt.view()
+        view = self.view(bb)
         topic = ranking.topic.node if ranking.topic is not None else None
         answers: list[Answer] = []
         for a in ranking.answers:

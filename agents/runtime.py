@@ -19,7 +19,8 @@ class Runtime:
     def __init__(self, config: KGReasonConfig, graph: Any | None = None) -> None:
         self.config = config
         self._graph = graph
-        self._lock = threading.RLock()
+        self._lock = threading.RLock()  # guards the graph, rules and the table of per-resource locks
+        self._locks: dict[str, threading.Lock] = {}
         self._made: dict[str, Any] = {}
         self.views = ViewCache()
         self.derivations: dict[Triple, Derivation] = {}
@@ -27,7 +28,12 @@ class Runtime:
         self.detector = EntityDetector()
 
     def _once(self, name: str, make):  # type: ignore[no-untyped-def]
+        """Create a resource once; each has its own lock, so loading a model does not wait on the graph."""
+        if name in self._made:
+            return self._made[name]
         with self._lock:
+            lock = self._locks.setdefault(name, threading.Lock())
+        with lock:
             if name not in self._made:
                 self._made[name] = make()
             return self._made[name]
@@ -58,8 +64,8 @@ class Runtime:
         graph = self.graph
         with self._lock:
             if not self._rules_done:
-                self._rules_done = True
                 self._apply_rules(graph)
+                self._rules_done = True
         return self.views.get(graph)
 
     def _apply_rules(self, graph: Any) -> None:
@@ -67,6 +73,8 @@ class Runtime:
 
         cfg = self.config
         sets = [RuleSet.load(p) for p in cfg.rules] + ([RuleSet.bundled()] if cfg.bundled_rules else [])
+        if not sets and not cfg.closure:
+            return
         derived: list[Triple] = []
         if cfg.closure:
             derived.extend(owl_closure(graph, cfg.closure))
@@ -79,6 +87,7 @@ class Runtime:
         if derived:
             write_derived(graph, derived)
             self.views.set_extra(derived)
+        self.views.prime(graph, base)  # the view the rules ran on already holds every derived triple
 
     @property
     def reasoner(self) -> PathReasoner:

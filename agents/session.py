@@ -22,14 +22,21 @@ class Session:
         del self.history[: -self.max_turns]
 
     @staticmethod
+    def is_anaphor(text: str) -> bool:
+        """Whether `text` is only a pronoun or "that film"-like phrase (it names no entity itself)."""
+        return bool(_ANAPHOR.fullmatch(text.strip(" ?.!,").lower()))
+
+    @staticmethod
     def is_follow_up(question: str) -> bool:
         return bool(_ANAPHOR.search(question)) or question.strip().lower().startswith(("and ", "what about "))
 
     def referents(self) -> list[Topic]:
-        """Entities a follow-up may mean: the last topic first, then a single last answer (lower score)."""
-        if not self.history:
+        """Entities a follow-up may mean: the last topic first, then a single last answer (lower score).
+        A turn that linked no topic (e.g. "and its language?" that found nothing) is skipped."""
+        turns = [(t, a) for _, t, a in self.history if t is not None or a]
+        if not turns:
             return []
-        _, topic, answers = self.history[-1]
+        topic, answers = turns[-1]
         out: list[Topic] = []
         if topic is not None:
             out.append(Topic(topic.node, topic.label, "(previous topic)", 1.0, 0.9))

@@ -226,9 +226,19 @@ class ViewCache:
             self._extra = list(triples)
             self._key = None
 
+    @staticmethod
+    def _stamp(graph: object, extra: list[Triple]) -> tuple[int, int, int, int]:
+        rdf = as_rdf(graph)
+        return (id(rdf), len(rdf), int(getattr(graph, "version", 0)), len(extra))
+
+    def prime(self, graph: object, view: GraphView) -> None:
+        """Use an already built `view` (of `graph` plus the extra triples) until the graph changes."""
+        with self._lock:
+            self._view, self._key = view, self._stamp(graph, self._extra)
+
     def get(self, graph: object) -> GraphView:
         rdf = as_rdf(graph)
-        key = (id(rdf), len(rdf), int(getattr(graph, "version", 0)), len(self._extra))
+        key = self._stamp(graph, self._extra)
         with self._lock:
             if self._view is None or self._key != key:
                 self._view = GraphView.build(rdf, self._extra)
