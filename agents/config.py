@@ -52,12 +52,18 @@ class KGReasonConfig:
     max_hops: int = 3
     zero_shot_embeddings: bool = False
     max_answers: int = 200
+    #: threads torch may use for the question/NER models, set in each thread that runs them (None: torch's
+    #: default). 1 is fastest on small shared CPUs: one question is a few tiny matmuls that more OpenMP
+    #: threads only slow down, and batched evaluation overlaps the model with the agents on the other core.
+    model_threads: int | None = 1
 
     def __post_init__(self) -> None:
         if self.closure not in CLOSURES:
             raise InputError(f"unknown closure {self.closure!r}; choose rdfs, owlrl or rdfs+owlrl")
         if not 1 <= self.max_hops <= 3:
             raise InputError("max_hops must be 1, 2 or 3")
+        if self.model_threads is not None and self.model_threads < 1:
+            raise InputError("model_threads must be at least 1")
         if self.agent_timeout_s <= 0:
             raise InputError("agent_timeout_s must be positive")
         for p in self.rules:

@@ -46,9 +46,9 @@ class Coordinator:
 
     def _warm_models(self) -> None:
         if self.runtime.parser is not None:
-            self.runtime.parser.run(["warm up"])
+            self.runtime.parse(["warm up"])
         elif self.runtime.ner is not None:
-            self.runtime.ner.run(["warm up"])
+            self.runtime.tag(["warm up"])
 
     def close(self) -> None:
         if self._pool is not None:
@@ -82,7 +82,7 @@ class Coordinator:
 
         def parse(chunk: list[str]) -> tuple[list[Any], float]:
             t = time.perf_counter()
-            out = list(parser.run(chunk))
+            out = self.runtime.parse(chunk)
             return out, (time.perf_counter() - t) * 1000
 
         results: list[TurnResult] = []

@@ -46,7 +46,7 @@ class Extractor(Agent):
         out = Extraction()
         parsed = bb.parsed
         if parsed is None and self.rt.parser is not None:
-            parsed = self.rt.parser.run([bb.question])[0]
+            parsed = self.rt.parse([bb.question])[0]
         if parsed is not None:
             out.model = "question"
             out.path_labels = list(parsed.paths)
@@ -55,7 +55,7 @@ class Extractor(Agent):
                                             "model"))
         elif self.rt.ner is not None:
             out.model = "ner"
-            for span in self.rt.ner.run([bb.question])[0]:
+            for span in self.rt.tag([bb.question])[0]:
                 if _names_something(span.text, bb):
                     out.mentions.append(Mention(span.text, span.start, span.end, float(span.score), "model"))
         weight = 0.5 if out.mentions else 1.0

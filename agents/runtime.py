@@ -97,6 +97,24 @@ class Runtime:
     def ranker(self) -> AnswerRanker:
         return self._once("ranker", lambda: AnswerRanker(self.reasoner, max_answers=self.config.max_answers))
 
+    def parse(self, questions: list[str]) -> list[Any]:
+        """Run the question model (which must exist) with the configured torch threads in this thread."""
+        self._threads()
+        return list(self.parser.run(questions))  # type: ignore[union-attr]
+
+    def tag(self, texts: list[str]) -> list[Any]:
+        """Run the NER model (which must exist) with the configured torch threads in this thread."""
+        self._threads()
+        return list(self.ner.run(texts))  # type: ignore[union-attr]
+
+    def _threads(self) -> None:
+        n = self.config.model_threads
+        if n is not None:
+            import torch
+
+            if torch.get_num_threads() != n:
+                torch.set_num_threads(n)
+
     @property
     def parser(self) -> Any | None:
         """The question model, or None when the config asks for zero-shot planning (or none is shipped)."""
