@@ -19,7 +19,19 @@ def _register() -> None:
     from ui import cli_graph, cli_finetune, cli_index, cli_ask, cli_serve  # noqa: F401  (each adds its verbs)
 
 
+def _quiet_offline() -> None:
+    """No hub downloads, no weight-loading progress bars or deprecation chatter from the model libraries."""
+    import os
+    import warnings
+
+    for key, value in (("HF_HUB_OFFLINE", "1"), ("TRANSFORMERS_OFFLINE", "1"), ("TRANSFORMERS_VERBOSITY", "error"),
+                       ("HF_HUB_DISABLE_PROGRESS_BARS", "1"), ("TOKENIZERS_PARALLELISM", "false")):
+        os.environ.setdefault(key, value)
+    warnings.filterwarnings("ignore", category=FutureWarning, module=r"transformers\..*")
+
+
 def main() -> None:
+    _quiet_offline()
     _register()
     app()
 
