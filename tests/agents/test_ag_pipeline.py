@@ -136,12 +136,16 @@ def test_cli_ask_json_and_evaluate(people: Path, tmp_path: Path) -> None:
     assert {a["label"] for a in data["answers"]} == {"Alice", "Bob"} and data["trace"]
     qa = tmp_path / "qa.txt"
     qa.write_text("where does [Bob] live\tBerlin\nwho founded [Acme Corp]\tCarol\n", encoding="utf-8")
+    qt = tmp_path / "qa_qtype.txt"
+    qt.write_text("person_to_city\ncompany_to_person\n", encoding="utf-8")
     out = tmp_path / "report.json"
-    res = runner.invoke(app, ["evaluate", "qa", "--questions", str(qa), "--kg", str(people), "--zero-shot",
-                              "--json", str(out)])
+    res = runner.invoke(app, ["evaluate", "qa", "--questions", str(qa), "--qtypes", str(qt), "--kg", str(people),
+                              "--zero-shot", "--json", str(out)])
     assert res.exit_code == 0, res.output
     report = json.loads(out.read_text())
     assert report["n"] == 2 and report["hits@1"] == 100.0 and set(report["latency_ms"]) == {"p50", "p95"}
+    assert set(report) >= {"exact_match", "f1", "per_qtype", "per_hop", "questions_per_second"}
+    assert report["per_hop"] == {"1-hop": {"n": 2, "hits@1": 100.0, "exact_match": 100.0, "f1": 100.0}}
     bad = tmp_path / "bad.txt"
     bad.write_text("no tab here\n", encoding="utf-8")
     res = runner.invoke(app, ["evaluate", "qa", "--questions", str(bad), "--kg", str(people), "--zero-shot"])
