@@ -157,13 +157,14 @@ class QuestionParser:
     """Questions in; topic-entity mention (text, char span, score) and top-k relation paths out."""
 
     def __init__(self, model_dir: str | Path | None = None, device: str | None = None, batch_size: int = 256,
-                 top_k: int = 5, int8: bool = False, max_tokens: int | None = None) -> None:
-        """`int8`: dynamic int8 quantisation of the encoder's Linear layers (CPU only); `max_tokens`: padded
-        sub-tokens per batch (None: 4096 on CPU, uncapped on GPU)."""
+                 top_k: int = 5, int8: bool | None = None, max_tokens: int | None = None) -> None:
+        """`int8`: dynamic int8 quantisation of the encoder's Linear layers (None: on for CPU, where it doubles
+        throughput at unchanged held-out accuracy; never on GPU); `max_tokens`: padded sub-tokens per batch
+        (None: 4096 on CPU, uncapped on GPU)."""
         self.model_dir = Path(model_dir) if model_dir is not None else SHIPPED_QUESTIONS
         self.device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
         self.batch_size, self.top_k, self.max_tokens = batch_size, top_k, max_tokens
-        self.int8 = int8 and self.device.type == "cpu"
+        self.int8 = (int8 is None or int8) and self.device.type == "cpu"
         self._loaded: tuple | None = None
 
     def _load(self) -> tuple:

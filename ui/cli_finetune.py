@@ -109,20 +109,28 @@ def split_questions_cmd(files: List[Path] = typer.Argument(..., help="question f
 
 
 @evaluate_app.command("ner")
-def evaluate_ner_cmd(model: Path = typer.Option(..., help="fine-tuned NER folder"), data: Path = typer.Option(...),
+def evaluate_ner_cmd(model: Optional[Path] = typer.Option(None, help="fine-tuned NER folder (default: shipped)"),
+                     data: Path = typer.Option(...),
                      json_out: Optional[Path] = typer.Option(None, "--json"), limit: int = 0,
-                     repair: bool = False) -> None:
+                     repair: bool = False,
+                     pack: int = typer.Option(0, help="sub-tokens of consecutive sentences per window (0: as trained)"),
+                     int8: bool = typer.Option(False, help="dynamic int8 encoder on CPU (faster, lower F1)")) -> None:
     """seqeval strict IOB2 entity-level scores of a NER model on a CoNLL/JSONL file."""
     from finetune.evaluate import evaluate_ner
 
-    _emit(_guard(lambda: evaluate_ner(model, data, limit=limit or None, repair=repair)), json_out)
+    if pack < 0:
+        raise fail(f"--pack must be >= 0, got {pack}")
+    _emit(_guard(lambda: evaluate_ner(model, data, limit=limit or None, repair=repair, pack=pack, int8=int8)),
+          json_out)
 
 
 @evaluate_app.command("questions")
-def evaluate_questions_cmd(model: Path = typer.Option(...), data: Path = typer.Option(...),
+def evaluate_questions_cmd(model: Optional[Path] = typer.Option(None, help="question model folder (default: shipped)"),
+                           data: Path = typer.Option(...),
                            qtypes: Optional[Path] = None, json_out: Optional[Path] = typer.Option(None, "--json"),
-                           limit: int = 0) -> None:
+                           limit: int = 0, int8: Optional[bool] = typer.Option(
+                               None, "--int8/--no-int8", help="dynamic int8 encoder (default: on for CPU)")) -> None:
     """Topic-entity exact match and top-1 path accuracy of a question model."""
     from finetune.evaluate import evaluate_questions
 
-    _emit(_guard(lambda: evaluate_questions(model, data, qtypes, limit=limit or None)), json_out)
+    _emit(_guard(lambda: evaluate_questions(model, data, qtypes, limit=limit or None, int8=int8)), json_out)
