@@ -79,7 +79,7 @@ def encode_docs(tok, docs: Sequence[Sequence[Sequence[str]]], max_length: int, c
                     segs.append((si, w0, p0, s_w, starts[w0:w]))
                     w0, p0 = w, s_w
             segs.append((si, w0, p0, min(base + len(pieces), p0 + limit), starts[w0:]))
-        for group in _pack_segments(segs, pack):
+        for group in _pack_segments(segs, min(pack, limit)):  # a window never exceeds max_length
             a, b = group[0][2], group[-1][3]
             room = max(0, limit - (b - a))
             left = min(context, room // 2, a)

@@ -60,8 +60,14 @@ def test_ft_tagger_options_agree_on_structure(tiny_bert, tmp_path):
                                  device="cpu", patience=0), str(tiny_bert)).run(p, p, tmp_path / "m")
     words = [[s.tokens for s in read_conll(p).sentences]]
     base = NerTagger(tmp_path / "m", device="cpu").tag_words(words)
-    assert NerTagger(tmp_path / "m", device="cpu", pack=1).tag_words(words) == base  # 1 sub-token: no packing
-    assert NerTagger(tmp_path / "m", device="cpu", max_tokens=16).tag_words(words) == base  # batching is invisible
+    def same(a, b):  # tags equal, probabilities equal up to float noise from different batch shapes
+        flat_a = [x for d in a for s in d for x in s]
+        flat_b = [x for d in b for s in d for x in s]
+        return [t for t, _ in flat_a] == [t for t, _ in flat_b] and all(
+            abs(p - q) < 1e-4 for (_, p), (_, q) in zip(flat_a, flat_b))
+
+    assert same(NerTagger(tmp_path / "m", device="cpu", pack=1).tag_words(words), base)  # 1 sub-token: no packing
+    assert same(NerTagger(tmp_path / "m", device="cpu", max_tokens=16).tag_words(words), base)  # batching invisible
     for kw in ({"pack": 40}, {"int8": True}, {"context": 0}):
         other = NerTagger(tmp_path / "m", device="cpu", **kw).tag_words(words)
         assert [[len(s) for s in d] for d in other] == [[len(s) for s in d] for d in base]
@@ -77,9 +83,9 @@ def test_ft_int8_model_keeps_float_heads(tiny_bert):
     model, _ = build_model(str(tiny_bert), 5, 3, adapter="full")
     q = quantize_int8(model.eval())
     assert isinstance(q.tagger, torch.nn.Linear) and isinstance(q.paths, torch.nn.Linear)
-    kinds = {type(m).__name__ for m in q.body.encoder.modules()}
-    assert "DynamicQuantizedLinear" in kinds or "Linear" in kinds and any("Quantized" in k for k in kinds)
-    assert all(type(m).__name__ != "Linear" for m in model.body.encoder.modules()) is False  # original untouched
+    quantised = [m for m in q.body.encoder.modules() if "quantized.dynamic" in type(m).__module__]
+    assert len(quantised) == sum(isinstance(m, torch.nn.Linear) for m in model.body.encoder.modules()) > 0
+    assert not any("quantized" in type(m).__module__ for m in model.modules())  # the float model is untouched
     batch = {"input_ids": torch.tensor([[2, 10, 11, 3]]), "attention_mask": torch.ones(1, 4, dtype=torch.long),
              "shape_ids": torch.tensor([[0, 1, 1, 0]])}
     with torch.inference_mode():
