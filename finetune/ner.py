@@ -20,6 +20,7 @@ from finetune.train import (TrainingArguments, TrainResult, bucket_batches, coll
 
 SHIPPED_NER = Path(__file__).resolve().parent / "models" / "ner"
 _SENT_END = {".", "!", "?"}
+SMALL_INPUT_TOKENS = 512  # inputs up to this many sub-tokens run on one CPU thread
 
 
 @dataclass
@@ -123,9 +124,19 @@ def predict_features(model, feats: Sequence[dict], batch_size: int, device: torc
     """Per feature: (tag id per word, prob per word, path probabilities or None).
 
     Batches are length-sorted; results stay on the device until the end (no per-batch host sync)."""
+    lengths = [len(f["input_ids"]) for f in feats]
+    if device.type == "cpu" and torch.get_num_threads() > 1 and sum(lengths) <= SMALL_INPUT_TOKENS:
+        # A handful of tokens gains nothing from a second thread, and on a busy machine the idle OpenMP
+        # worker spin-waits: one question took 1 s with 2 threads vs 50 ms with 1 at load 4.5.
+        threads = torch.get_num_threads()
+        torch.set_num_threads(1)
+        try:
+            return predict_features(model, feats, batch_size, device, bf16, pad_id, max_tokens)
+        finally:
+            torch.set_num_threads(threads)
     pending = []
     cap = default_max_tokens(device) if max_tokens is None else max_tokens
-    for idx in bucket_batches([len(f["input_ids"]) for f in feats], batch_size, max_tokens=cap):
+    for idx in bucket_batches(lengths, batch_size, max_tokens=cap):
         batch = to_device(collate([{k: feats[i][k] for k in ("input_ids", "shape_ids")} for i in idx], pad_id), device)
         with torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16):
             tag_logits, path_logits = model(batch)
