@@ -105,9 +105,10 @@ def test_ft_real_base_learns_conll(shared_data, tmp_path):
     from finetune.ner import NerTrainer
 
     c = shared_data / "conll2003"
-    NerTrainer(args(epochs=2, lr=5e-4, batch_size=16, context=32, max_length=128)).run(
-        c / "train.txt", c / "valid.txt", tmp_path / "m", limit=400, dev_limit=200)
-    assert evaluate_ner(tmp_path / "m", c / "valid.txt", limit=200)["f1"] > 0.5
+    # 1,000 sentences, 3 epochs: about 1.5 min on 2 cores; it reached F1 0.78 on the valid slice when written.
+    NerTrainer(args(epochs=3, lr=1e-3, batch_size=16, context=0, max_length=128)).run(
+        c / "train.txt", c / "valid.txt", tmp_path / "m", limit=1000, dev_limit=200)
+    assert evaluate_ner(tmp_path / "m", c / "valid.txt", limit=200)["f1"] > 0.6
 
 
 @pytest.mark.slow
