@@ -29,7 +29,7 @@ def main() -> None:
     ap.add_argument("--keep-brackets", action="store_true")
     ap.add_argument("--single", type=int, default=200, help="questions answered one at a time")
     ap.add_argument("--batch", type=int, default=2000, help="questions answered through run_batch")
-    ap.add_argument("--threads", type=int, default=1, help="torch threads for the models (0: torch default)")
+    ap.add_argument("--threads", type=int, default=0, help="torch threads for the models (0: torch default)")
     a = ap.parse_args()
     load_before = os.getloadavg()
     src = GraphSource("files", tuple(a.kg)) if a.kg else GraphSource("demo")
