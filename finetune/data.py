@@ -155,14 +155,7 @@ def read_conll(path: str | Path, *, scheme: str = "auto", repair: bool = False,
     if toks:
         sents.append(NerSentence(list(toks), list(tags), doc, tag_lines[0]))
         lines.append(list(tag_lines))
-    if not sents:
-        raise DataError(path, 1, "empty file: no token lines")
-    found, fixed = _normalise(path, sents, lines, scheme, repair)
-    if labels is not None:
-        for s, ls in zip(sents, lines):
-            for t, ln in zip(s.tags, ls):
-                _check_tag(path, ln, t, labels)
-    return NerCorpus(str(path), sents, found, fixed)
+    return _corpus(path, sents, lines, scheme, repair, labels, "empty file: no token lines")
 
 
 def read_jsonl(path: str | Path, *, scheme: str = "auto", repair: bool = False,
@@ -194,8 +187,14 @@ def read_jsonl(path: str | Path, *, scheme: str = "auto", repair: bool = False,
         doc = doc_ids.setdefault(obj.get("doc", len(doc_ids)) if "doc" in obj else ("line", lineno), len(doc_ids))
         sents.append(NerSentence(list(toks), list(tags), doc, lineno))
         lines.append([lineno] * len(toks))
+    return _corpus(path, sents, lines, scheme, repair, labels, "empty file: no sentences")
+
+
+def _corpus(path: Path, sents: list[NerSentence], lines: list[list[int]], scheme: str, repair: bool,
+            labels: Sequence[str] | None, empty: str) -> NerCorpus:
+    """The readers' common end: refuse an empty file, convert/check the tagging scheme, check the label set."""
     if not sents:
-        raise DataError(path, 1, "empty file: no sentences")
+        raise DataError(path, 1, empty)
     found, fixed = _normalise(path, sents, lines, scheme, repair)
     if labels is not None:
         for s, ls in zip(sents, lines):
