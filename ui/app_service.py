@@ -107,6 +107,7 @@ class ChatService:
             self.coordinator.runtime.view()
             self._warm = "loading the question model"
             self.coordinator.warm_up()
+            self._warm_done.set()  # questions can be answered now; the summaries only fill the Knowledge tab
             self._warm = "summarising the graph"
             self.stats()
             self.properties()
