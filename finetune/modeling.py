@@ -155,6 +155,15 @@ def load_model(folder: str | Path, device: str | torch.device = "cpu") -> tuple[
     return model.to(device).eval(), tok, labels, card
 
 
+def load_for_inference(folder: Path, device: str | torch.device, int8: bool, name: str, verb: str) -> tuple:
+    """(model, tokenizer, labels, card) of a saved model, int8-quantised when asked; a clear error if none is there."""
+    if not (folder / "model_card.json").is_file():
+        raise ModelError(f"no {name} model at {folder}: train one with `kgreason finetune {verb}` "
+                         "and pass its folder as model_dir")
+    model, tok, labels, card = load_model(folder, device)
+    return quantize_int8(model) if int8 else model, tok, labels, card
+
+
 def merge_lora(encoder: nn.Module, adapter: dict[str, torch.Tensor], scaling: float, source: str) -> None:
     """Fold a saved LoRA adapter into the encoder's weights in place: W += scaling * B @ A.
 

@@ -1,7 +1,6 @@
 """Document NER: pre-tokenised windows with document context, the trainer, and the `NerTagger` stage."""
 from __future__ import annotations
 
-import json
 import re
 import sys
 import time
@@ -12,9 +11,8 @@ from typing import Callable, Sequence
 import torch
 
 from finetune.data import NerCorpus, read_ner, split_words
-from finetune.errors import ModelError
 from finetune.metrics import ner_scores
-from finetune.modeling import build_model, load_model, quantize_int8, save_model, word_shape
+from finetune.modeling import build_model, load_for_inference, save_model, word_shape
 from finetune.train import (TrainingArguments, TrainResult, bucket_batches, collate, default_max_tokens, fit,
                             seed_everything, to_device, use_bf16)
 
@@ -260,11 +258,7 @@ class NerTagger:
 
     def _load(self) -> tuple:
         if self._loaded is None:
-            if not (self.model_dir / "model_card.json").is_file():
-                raise ModelError(f"no NER model at {self.model_dir}: train one with `kgreason finetune ner` "
-                                 "and pass its folder as model_dir")
-            model, tok, labels, card = load_model(self.model_dir, self.device)
-            self._loaded = (quantize_int8(model) if self.int8 else model, tok, labels, card)
+            self._loaded = load_for_inference(self.model_dir, self.device, self.int8, "NER", "ner")
         return self._loaded
 
     @property

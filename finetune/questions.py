@@ -11,7 +11,7 @@ import torch
 
 from finetune.data import Question, read_questions, split_words
 from finetune.errors import ModelError
-from finetune.modeling import build_model, load_model, quantize_int8, save_model, word_shape
+from finetune.modeling import build_model, load_for_inference, save_model, word_shape
 from finetune.ner import predict_features
 from finetune.train import TrainingArguments, TrainResult, seed_everything, fit, use_bf16
 
@@ -169,11 +169,7 @@ class QuestionParser:
 
     def _load(self) -> tuple:
         if self._loaded is None:
-            if not (self.model_dir / "model_card.json").is_file():
-                raise ModelError(f"no question model at {self.model_dir}: train one with `kgreason finetune questions` "
-                                 "and pass its folder as model_dir")
-            model, tok, labels, card = load_model(self.model_dir, self.device)
-            self._loaded = (quantize_int8(model) if self.int8 else model, tok, labels, card)
+            self._loaded = load_for_inference(self.model_dir, self.device, self.int8, "question", "questions")
         return self._loaded
 
     @property

@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from knowledge.errors import EmptyInputError, EncodingError, InputError, MissingFileError
+from knowledge.errors import EmptyInputError, EncodingError, MissingFileError
 
 TEXT_SUFFIXES = (".txt", ".md", ".markdown", ".text", ".rst", "")
 _ABBREVIATIONS = frozenset("mr mrs ms dr prof sr jr st mt vs etc inc ltd co corp no fig e.g i.e u.s u.k jan feb "

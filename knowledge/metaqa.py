@@ -11,7 +11,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from rdflib import RDF, RDFS, URIRef
+from rdflib import RDF, RDFS
 from rdflib.term import Node
 
 from knowledge.demo import demo_graph_path, ontology_path

@@ -6,7 +6,6 @@ import time
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from typing import Any
 
 ProgressFn = Callable[[int, int, dict[str, float]], None]
 
