@@ -193,24 +193,20 @@ class KnowledgeGraph:
     # ---------------------------------------------------------------- reading
     def objects(self, s: Node, p: Node) -> list[Node]:
         """Objects of (s, p, ?). Memoised for in-process stores (reasoning calls this thousands of times)."""
-        memo = self._memo()
-        if memo is None:
-            return [t[2] for t, _ in self.rdf.store.triples((s, p, None), self.rdf)]
-        key = (s, p, None)
-        hit = memo.get(key)
-        if hit is None:
-            hit = memo[key] = [t[2] for t, _ in self.rdf.store.triples((s, p, None), self.rdf)]
-        return list(hit)
+        return self._column((s, p, None), 2)
 
     def subjects(self, p: Node, o: Node) -> list[Node]:
         """Subjects of (?, p, o). Memoised like `objects`."""
+        return self._column((None, p, o), 0)
+
+    def _column(self, pattern: tuple, position: int) -> list[Node]:
+        """One position of every triple matching `pattern`, through the memo when the store has one."""
         memo = self._memo()
-        if memo is None:
-            return [t[0] for t, _ in self.rdf.store.triples((None, p, o), self.rdf)]
-        key = (None, p, o)
-        hit = memo.get(key)
+        hit = None if memo is None else memo.get(pattern)
         if hit is None:
-            hit = memo[key] = [t[0] for t, _ in self.rdf.store.triples((None, p, o), self.rdf)]
+            hit = [t[position] for t, _ in self.rdf.store.triples(pattern, self.rdf)]
+            if memo is not None:
+                memo[pattern] = hit
         return list(hit)
 
     def _memo(self) -> dict | None:
