@@ -6,7 +6,7 @@
 Prints one JSON object: training tokens/s and inference sentences/s of both, their ratios, our dev F1.
 
   python benchmarks/bench_ner.py --infer-only --dev D [--limit-eval 1000] [--model finetune/models/ner] \
-      [--variants pack=0 pack=80 pack=80,int8]
+      [--variants profile=accurate profile=fast pack=80,int8=attention]
 
 CPU inference only: the plain recipe's own eval loop (the reference script run with --max-steps 1, so its F1
 is meaningless; its batches of 128 are tokenised on the fly, first sub-token decoded) against the shipped model
@@ -67,7 +67,10 @@ def run_infer(a: argparse.Namespace) -> dict:
     out = []
     for spec in a.variants:
         kw = dict(x.split("=") if "=" in x else (x, "1") for x in spec.split(",") if x)
-        tagger = NerTagger(a.model, device="cpu", pack=int(kw.get("pack", 0)), int8=bool(int(kw.get("int8", 0))),
+        int8 = kw.get("int8")
+        tagger = NerTagger(a.model, device="cpu", profile=kw.get("profile", "accurate"),
+                           pack=int(kw["pack"]) if "pack" in kw else None,
+                           int8=None if int8 is None else {"1": True, "0": False}.get(int8, int8),
                            context=int(kw["context"]) if "context" in kw else None)
         corpus = read_ner(a.dev, labels=tagger.labels)
         docs = _docs(corpus, a.limit_eval)
@@ -98,8 +101,8 @@ def main() -> None:
     ap.add_argument("--skip-reference", action="store_true")
     ap.add_argument("--infer-only", action="store_true", help="CPU inference only: plain eval loop vs NerTagger")
     ap.add_argument("--model", default=str(ROOT / "finetune" / "models" / "ner"), help="--infer-only: NER folder")
-    ap.add_argument("--variants", nargs="+", default=["pack=0", "pack=80"],
-                    help="--infer-only: NerTagger settings, e.g. pack=80,int8 or context=32")
+    ap.add_argument("--variants", nargs="+", default=["profile=accurate", "profile=fast"],
+                    help="--infer-only: NerTagger settings, e.g. profile=fast, pack=80,int8=attention or context=32")
     ap.add_argument("--threads", type=int, default=0, help="torch.set_num_threads (0: torch's default)")
     a = ap.parse_args()
     if a.infer_only:

@@ -19,11 +19,12 @@ def question_scores(gold: Sequence[Question], pred: Sequence) -> dict:
 
 
 def evaluate_ner(model: str | Path | object | None, data: str | Path, *, limit: int | None = None,
-                 repair: bool = False, pack: int = 0, int8: bool = False) -> dict:
+                 repair: bool = False, profile: str = "accurate", pack: int | None = None,
+                 int8: bool | str | None = None) -> dict:
     """seqeval strict IOB2 scores of a NER model folder (or a NerTagger) on a CoNLL/JSONL file."""
     from finetune.ner import NerTagger, _docs
 
-    tagger = model if isinstance(model, NerTagger) else NerTagger(model, pack=pack, int8=int8)
+    tagger = model if isinstance(model, NerTagger) else NerTagger(model, profile=profile, pack=pack, int8=int8)
     corpus = read_ner(data, repair=repair, labels=tagger.labels)
     docs = _docs(corpus, limit)
     words = [[s.tokens for s in d] for d in docs]

@@ -113,15 +113,23 @@ def evaluate_ner_cmd(model: Optional[Path] = typer.Option(None, help="fine-tuned
                      data: Path = typer.Option(...),
                      json_out: Optional[Path] = typer.Option(None, "--json"), limit: int = 0,
                      repair: bool = False,
-                     pack: int = typer.Option(0, help="sub-tokens of consecutive sentences per window (0: as trained)"),
-                     int8: bool = typer.Option(False, help="dynamic int8 encoder on CPU (faster, lower F1)")) -> None:
+                     profile: str = typer.Option("accurate", help="inference preset: accurate (as trained) or fast"),
+                     pack: Optional[int] = typer.Option(
+                         None, help="sub-tokens of consecutive sentences per window (0: one sentence; default: the profile's)"),
+                     int8: Optional[str] = typer.Option(
+                         None, help="dynamic int8 on CPU: all, attention or none (default: the profile's)")) -> None:
     """seqeval strict IOB2 entity-level scores of a NER model on a CoNLL/JSONL file."""
     from finetune.evaluate import evaluate_ner
 
-    if pack < 0:
+    if profile not in ("accurate", "fast"):
+        raise fail(f"--profile must be accurate or fast, got {profile!r}")
+    if pack is not None and pack < 0:
         raise fail(f"--pack must be >= 0, got {pack}")
-    _emit(_guard(lambda: evaluate_ner(model, data, limit=limit or None, repair=repair, pack=pack, int8=int8)),
-          json_out)
+    if int8 not in (None, "all", "attention", "none"):
+        raise fail(f"--int8 must be all, attention or none, got {int8!r}")
+    q = False if int8 == "none" else int8
+    _emit(_guard(lambda: evaluate_ner(model, data, limit=limit or None, repair=repair, profile=profile, pack=pack,
+                                      int8=q)), json_out)
 
 
 @evaluate_app.command("questions")

@@ -131,3 +131,16 @@ def test_ft_evaluate_cli_bad_data_exits_2(tmp_path, verb):
     res = CliRunner().invoke(app, ["evaluate", verb, "--model", str(model), "--data", str(bad)])
     assert res.exit_code == 2
     assert f"bad.txt:{2 if verb == 'ner' else 1}" in res.output + str(getattr(res, "stderr", ""))
+
+
+@pytest.mark.parametrize("args", [["--profile", "quick"], ["--int8", "half"], ["--pack", "-1"]])
+def test_ft_evaluate_ner_cli_bad_settings_exit_2(tmp_path, args):
+    from typer.testing import CliRunner
+
+    from ui.cli import _register, app
+
+    _register()
+    data = write(tmp_path, "ok.txt", "EU B-ORG\nrejects O\n")
+    res = CliRunner().invoke(app, ["evaluate", "ner", "--data", str(data), *args])
+    assert res.exit_code == 2
+    assert args[0] in res.output + str(getattr(res, "stderr", ""))

@@ -68,7 +68,7 @@ def test_ft_tagger_options_agree_on_structure(tiny_bert, tmp_path):
 
     assert same(NerTagger(tmp_path / "m", device="cpu", pack=1).tag_words(words), base)  # 1 sub-token: no packing
     assert same(NerTagger(tmp_path / "m", device="cpu", max_tokens=16).tag_words(words), base)  # batching invisible
-    for kw in ({"pack": 40}, {"int8": True}, {"context": 0}):
+    for kw in ({"pack": 40}, {"int8": True}, {"int8": "attention"}, {"context": 0}, {"profile": "fast"}):
         other = NerTagger(tmp_path / "m", device="cpu", **kw).tag_words(words)
         assert [[len(s) for s in d] for d in other] == [[len(s) for s in d] for d in base]
         labels = set(NerTagger(tmp_path / "m").labels)
@@ -93,3 +93,31 @@ def test_ft_int8_model_keeps_float_heads(tiny_bert):
         b, pb = q(batch)
     assert a.shape == b.shape and pa.shape == pb.shape
     assert torch.allclose(a.softmax(-1), b.softmax(-1), atol=0.05)
+
+
+def test_ft_int8_attention_scope_leaves_feed_forward_float(tiny_bert):
+    import torch
+
+    from finetune.modeling import build_model, quantize_int8
+
+    model, _ = build_model(str(tiny_bert), 5, 0, adapter="full")
+    q = quantize_int8(model.eval(), "attention")
+    names = {n for n, m in q.body.encoder.named_modules() if "quantized.dynamic" in type(m).__module__}
+    assert names and all(".attention." in f".{n}." for n in names)
+    floats = {n for n, m in q.body.encoder.named_modules() if type(m) is torch.nn.Linear}
+    assert any("intermediate" in n for n in floats) and not floats & names
+    with pytest.raises(ValueError, match="int8 scope"):
+        quantize_int8(model, "everything")
+
+
+def test_ft_tagger_profiles(tmp_path):
+    from finetune.ner import NerTagger
+
+    fast = NerTagger(tmp_path, device="cpu", profile="fast")
+    assert (fast.pack, fast.context, fast.int8) == (128, 16, "attention")
+    mixed = NerTagger(tmp_path, device="cpu", profile="fast", pack=0, int8=False)
+    assert (mixed.pack, mixed.context, mixed.int8) == (0, 16, False)
+    accurate = NerTagger(tmp_path, device="cpu")
+    assert (accurate.pack, accurate.context, accurate.int8) == (0, None, False)
+    with pytest.raises(ValueError, match="profile"):
+        NerTagger(tmp_path, profile="quick")

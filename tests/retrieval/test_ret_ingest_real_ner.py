@@ -144,3 +144,23 @@ def test_ret_ingest_cli_50mb_file_with_a_bad_byte_at_the_end(store: Path, tmp_pa
     assert f"big.txt:{2 * n + 1}:4" in res.output, res.output[-500:]
     assert time.perf_counter() - t0 < 300  # failed while reading, not after tagging 100k passages
     assert _triples(store) == before
+
+
+@pytest.mark.slow
+def test_ret_shipped_ner_fast_profile_finds_the_same_entities() -> None:
+    """The fast CPU preset (packed windows, short context, int8 attention) still reads a plain document right."""
+    from finetune.ner import NerTagger
+
+    accurate = NerTagger(device="cpu").run([DOC])[0]
+    fast = NerTagger(device="cpu", profile="fast").run([DOC])[0]
+    assert [(s.text, s.label) for s in fast] == [(s.text, s.label) for s in accurate]
+    assert ("Temuera Morrison", "PER") in [(s.text, s.label) for s in fast]
+
+
+def test_ret_ingest_cli_refuses_an_unknown_ner_profile(store: Path, tmp_path: Path) -> None:
+    doc = tmp_path / "notes.md"
+    doc.write_text(DOC, encoding="utf-8")
+    before = _triples(store)
+    res = _cli(["ingest", str(doc), "--store", str(store), "--no-index", "--ner-profile", "quick"])
+    assert res.exit_code == 2 and "--ner-profile" in res.output
+    assert _triples(store) == before
