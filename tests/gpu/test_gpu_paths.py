@@ -38,3 +38,13 @@ def test_gpu_training_learns_with_bf16(tiny_bert, tmp_path) -> None:
     assert run.result.last_loss < run.result.first_loss
     spans = NerTagger(tmp_path / "m", device="cuda").run(["john smith lives in london ."])[0]
     assert {s.label for s in spans} <= {"PER", "LOC"}
+
+
+def test_gpu_fp16_embeddings_match_cpu() -> None:
+    from knowledge.embeddings import Embedder
+
+    texts = ["Kismet was directed by William Dieterle", "Temuera Morrison", "who directed Kismet"]
+    cpu = Embedder(device="cpu").encode(texts)
+    gpu = Embedder(device="cuda").encode(texts)
+    assert gpu.dtype == np.float32 and np.allclose(np.linalg.norm(gpu, axis=1), 1.0, atol=1e-3)
+    assert (np.sum(cpu * gpu, axis=1) > 0.999).all()
