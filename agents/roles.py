@@ -228,6 +228,8 @@ class Answerer(Agent):
             lines.append(f"  {a.label}: {chain}")
         for t, d in list(ranking.explanations.items())[:3]:
             lines.append(f"  ({view.label(t[0])} {view.property_label(t[1])} {view.label(t[2])} by rule {d.rule})")
+        if topic is not None and (merged := merged_note(view, topic)):
+            lines.append(merged)
         return answers, "\n".join(lines)
 
     @staticmethod
@@ -241,6 +243,18 @@ class Answerer(Agent):
         if bb.ranking is not None and bb.ranking.missing:
             return f"No answer: {bb.ranking.missing}."
         return "No answer: I could not plan a path from " + bb.links.topics[0].label + "."
+
+
+def merged_note(view: GraphView, node: Node) -> str | None:
+    """A warning when `node` has several values of a property that is otherwise single-valued (several films
+    titled "King Kong" merged into one node): the answers may then mix facts of different things."""
+    for p in view.single_valued():
+        values = view.out[p].get(node) or []
+        if len(values) > 1:
+            shown = ", ".join(sorted(view.label(v) for v in values)[:5])
+            return (f"  Note: {view.label(node)} has {len(values)} values of {view.property_label(p)} ({shown}); "
+                    "the name may stand for several things whose facts are merged here, so the answers may mix them.")
+    return None
 
 
 def proof_holds(view: GraphView, proof: tuple[Triple, ...], start: Node | None, end: Node) -> bool:

@@ -200,6 +200,18 @@ class GraphView:
             found = self.memo[key] = sorted((p for p in self.out if not is_schema_property(p)), key=str)
         return list(found)  # type: ignore[call-overload]
 
+    def single_valued(self, min_subjects: int = 20, share: float = 0.95) -> list[URIRef]:
+        """Fact properties that nearly every subject has once (at least `share` of at least `min_subjects`
+        subjects), like a film's release year: a node with several values of one of them is probably several
+        real-world things under one name."""
+        key = ("single_valued", min_subjects, share)
+        found = self.memo.get(key)
+        if found is None:
+            found = self.memo[key] = [
+                p for p in self.fact_properties() if len(fwd := self.out[p]) >= min_subjects
+                and sum(len(objs) == 1 for objs in fwd.values()) >= share * len(fwd)]
+        return list(found)  # type: ignore[call-overload]
+
     def roles(self, p: URIRef) -> tuple[tuple[str, ...], tuple[str, ...]]:
         """(subject role keys, object role keys) of a property from kgo annotations, else from its name."""
         key = ("roles", p)

@@ -150,3 +150,18 @@ def test_cli_ask_json_and_evaluate(people: Path, tmp_path: Path) -> None:
     bad.write_text("no tab here\n", encoding="utf-8")
     res = runner.invoke(app, ["evaluate", "qa", "--questions", str(bad), "--kg", str(people), "--zero-shot"])
     assert res.exit_code == 2 and "bad.txt:1" in res.output
+
+
+def test_reply_warns_when_a_name_merges_several_things(tmp_path: Path) -> None:
+    """Every city has one mayor except Springfield, which holds two towns' facts: its answers say so."""
+    lines = [f"City{i}|has_mayor|Mayor{i}" for i in range(25)]
+    lines += ["Springfield|has_mayor|Quimby", "Springfield|has_mayor|Smith", "Springfield|in_state|Oregon",
+              "Springfield|in_state|Illinois"]
+    f = tmp_path / "cities.txt"
+    f.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    with Coordinator(KGReasonConfig(graph=GraphSource("files", (f,)), question_model=None)) as c:
+        merged = c.run("which state is Springfield in?")
+        single = c.run("who is the mayor of City3?")
+    assert {a.label for a in merged.answers} == {"Oregon", "Illinois"}
+    assert "Springfield has 2 values of has mayor (Quimby, Smith)" in merged.reply
+    assert single.found and [a.label for a in single.answers] == ["Mayor3"] and "Note:" not in single.reply
