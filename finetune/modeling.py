@@ -52,14 +52,23 @@ class ShapeEncoder(nn.Module):
 
 
 class TaggerModel(nn.Module):
-    """Token tagging (document NER), and optionally a sentence-level path classifier (joint question model)."""
+    """Token tagging (document NER), and optionally a sentence-level path classifier (joint question model).
 
-    def __init__(self, body: ShapeEncoder, n_tags: int, n_paths: int = 0, dropout: float = 0.1) -> None:
+    With `crf=True` a linear-chain CRF (pytorch-crf) scores tag sequences over each window's labelled words
+    (first sub-tokens): trained by its log-likelihood, decoded by Viterbi."""
+
+    def __init__(self, body: ShapeEncoder, n_tags: int, n_paths: int = 0, dropout: float = 0.1,
+                 crf: bool = False) -> None:
         super().__init__()
         self.body = body
         self.dropout = nn.Dropout(dropout)
         self.tagger = nn.Linear(body.hidden_size, n_tags)
         self.paths = nn.Linear(body.hidden_size, n_paths) if n_paths else None
+        self.crf: nn.Module | None = None
+        if crf:
+            from torchcrf import CRF
+
+            self.crf = CRF(n_tags, batch_first=True)
 
     def forward(self, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor | None]:
         h = self.dropout(self.body(batch["input_ids"], batch["attention_mask"], batch["shape_ids"]))
@@ -69,29 +78,68 @@ class TaggerModel(nn.Module):
 
     def loss(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
         tag_logits, path_logits = self(batch)
-        loss = nn.functional.cross_entropy(tag_logits.flatten(0, 1).float(), batch["labels"].flatten(), ignore_index=-100)
+        labels = batch["labels"]
+        if self.crf is not None:
+            emissions, order, mask = _words(tag_logits.float(), labels != -100)
+            tags = labels.gather(1, order).clamp_min(0)  # masked steps and word-less rows: any valid id
+            loss = -self.crf(emissions, tags, mask, reduction="token_mean")
+        else:
+            loss = nn.functional.cross_entropy(tag_logits.flatten(0, 1).float(), labels.flatten(), ignore_index=-100)
         if path_logits is not None:
             loss = loss + nn.functional.cross_entropy(path_logits.float(), batch["path_labels"])
         return loss
+
+    def decode(self, tag_logits: torch.Tensor, words: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        """(prob, tag id) per sub-token: the arg-max, or with a CRF the Viterbi path over `words` (a bool mask
+        of the sub-tokens that carry a word's tag); prob is the softmax probability of the chosen tag."""
+        probs = tag_logits.float().softmax(-1)
+        tags = probs.argmax(-1)
+        if self.crf is not None and words is not None and bool(words.any()):
+            emissions, order, mask = _words(tag_logits.float(), words)
+            best = self.crf.decode(emissions, mask)
+            path = torch.zeros_like(order)
+            for r, seq in enumerate(best):
+                path[r, :len(seq)] = torch.tensor(seq, device=order.device)
+            keep = mask & words.gather(1, order)
+            tags = tags.scatter(1, order, torch.where(keep, path, tags.gather(1, order)))
+        return probs.gather(-1, tags[..., None]).squeeze(-1), tags
 
     def head_state(self) -> dict[str, torch.Tensor]:
         sd = {f"shape.{k}": v for k, v in self.body.shape.state_dict().items()}
         sd |= {f"tagger.{k}": v for k, v in self.tagger.state_dict().items()}
         if self.paths is not None:
             sd |= {f"paths.{k}": v for k, v in self.paths.state_dict().items()}
+        if self.crf is not None:
+            sd |= {f"crf.{k}": v for k, v in self.crf.state_dict().items()}
         return {k: v.detach().float().cpu().contiguous() for k, v in sd.items()}
 
     def load_head_state(self, sd: dict[str, torch.Tensor]) -> None:
-        parts: dict[str, nn.Module | None] = {"shape": self.body.shape, "tagger": self.tagger, "paths": self.paths}
+        parts: dict[str, nn.Module | None] = {"shape": self.body.shape, "tagger": self.tagger, "paths": self.paths,
+                                              "crf": self.crf}
         for name, mod in parts.items():
             sub = {k.split(".", 1)[1]: v for k, v in sd.items() if k.startswith(name + ".")}
             if mod is not None:
                 mod.load_state_dict(sub)
 
 
+def _words(logits: torch.Tensor, words: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Gather the word positions of each row to the front: (emissions [B, W, T], positions [B, W], mask [B, W]).
+
+    A row without words keeps one masked-in position (pytorch-crf needs every first step on); callers drop it."""
+    counts = words.sum(1)
+    width = max(1, int(counts.max()))
+    order = torch.argsort((~words).to(torch.int8), dim=1, stable=True)[:, :width]
+    mask = torch.arange(width, device=words.device)[None] < counts[:, None]
+    mask[:, 0] = True
+    return logits.gather(1, order[..., None].expand(-1, -1, logits.shape[-1])), order, mask
+
+
 def build_model(base: str | Path | None, n_tags: int, n_paths: int = 0, adapter: str = "lora", lora_r: int = 32,
-                lora_alpha: int | None = None, lora_dropout: float = 0.05) -> tuple[TaggerModel, object]:
-    """A fresh trainable model and its tokenizer; with adapter='lora' only LoRA, shape and heads train."""
+                lora_alpha: int | None = None, lora_dropout: float = 0.05,
+                word_shape: bool = True, crf: bool = False) -> tuple[TaggerModel, object]:
+    """A fresh trainable model and its tokenizer; with adapter='lora' only LoRA, shape and heads train.
+
+    `word_shape=False` freezes the casing embedding at zero (the model then sees the uncased text only)."""
     from transformers import AutoModel, AutoTokenizer
 
     folder = resolve_base(base)
@@ -106,7 +154,9 @@ def build_model(base: str | Path | None, n_tags: int, n_paths: int = 0, adapter:
                                              target_modules=LORA_TARGETS))
     elif adapter != "full":
         raise ValueError(f"adapter must be 'lora' or 'full', got {adapter!r}")
-    return TaggerModel(ShapeEncoder(enc), n_tags, n_paths), tok
+    model = TaggerModel(ShapeEncoder(enc), n_tags, n_paths, crf=crf)
+    model.body.shape.weight.requires_grad_(word_shape)
+    return model, tok
 
 
 def save_model(model: TaggerModel, tokenizer: object, folder: str | Path, labels: dict, card: dict) -> Path:
@@ -150,7 +200,7 @@ def load_model(folder: str | Path, device: str | torch.device = "cpu") -> tuple[
                    f"{folder}/adapter.safetensors")
     else:
         enc.load_state_dict(load_file(folder / "encoder.safetensors"))
-    model = TaggerModel(ShapeEncoder(enc), len(labels["tags"]), len(labels.get("paths", [])))
+    model = TaggerModel(ShapeEncoder(enc), len(labels["tags"]), len(labels.get("paths", [])), crf=hp.get("crf", False))
     model.load_head_state(load_file(folder / "heads.safetensors"))
     return model.to(device).eval(), tok, labels, card
 

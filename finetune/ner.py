@@ -141,7 +141,13 @@ def predict_features(model, feats: Sequence[dict], batch_size: int, device: torc
         batch = to_device(collate([{k: feats[i][k] for k in ("input_ids", "shape_ids")} for i in idx], pad_id), device)
         with torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16):
             tag_logits, path_logits = model(batch)
-        probs, tags = tag_logits.float().softmax(-1).max(-1)
+        words = None
+        if getattr(model, "crf", None) is not None:  # the CRF decodes over the words' first sub-tokens
+            words = torch.zeros(tag_logits.shape[:2], dtype=torch.bool)
+            for r, i in enumerate(idx):
+                words[r, [p for p in feats[i]["first"] if p is not None]] = True
+            words = words.to(tag_logits.device)
+        probs, tags = model.decode(tag_logits, words)
         paths = path_logits.float().softmax(-1) if path_logits is not None else None
         pending.append((idx, probs, tags, paths))
     out: list = [None] * len(feats)
@@ -194,7 +200,8 @@ class NerTrainer:
         tr_docs, dv_docs = _docs(tr, limit), _docs(dv, dev_limit)
         l2i = {t: i for i, t in enumerate(labels)}
         seed_everything(a.seed)  # heads and LoRA init are seeded too
-        model, tok = build_model(self.base, len(labels), 0, a.adapter, a.lora_r, a.lora_alpha)
+        model, tok = build_model(self.base, len(labels), 0, a.adapter, a.lora_r, a.lora_alpha,
+                                 word_shape=a.word_shape, crf=a.crf)
         t0 = time.perf_counter()
         feats = encode_docs(tok, [[s.tokens for s in d] for d in tr_docs], a.max_length, a.context,
                             [[[l2i[t] for t in s.tags] for s in d] for d in tr_docs])

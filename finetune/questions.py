@@ -111,7 +111,8 @@ class QuestionTrainer:
         paths = sorted({q.path for q in tr if q.path})
         p2i = {p: i for i, p in enumerate(paths)}
         seed_everything(a.seed)  # heads and LoRA init are seeded too
-        model, tok = build_model(self.base, len(SPAN_TAGS), len(paths), a.adapter, a.lora_r, a.lora_alpha)
+        model, tok = build_model(self.base, len(SPAN_TAGS), len(paths), a.adapter, a.lora_r, a.lora_alpha,
+                                 word_shape=a.word_shape)
         t0 = time.perf_counter()
         feats, _ = encode_questions(tok, [q.text for q in tr], a.max_length, [(q.start, q.end) for q in tr],
                                     [p2i[q.path] for q in tr])

@@ -14,7 +14,8 @@ from ui.errors import fail
 
 
 def _args(epochs: int, lr: Optional[float], batch_size: int, adapter: str, seed: int, max_steps: int,
-          max_length: int, context: int, patience: int, device: Optional[str], max_seconds: float = 0.0):
+          max_length: int, context: int, patience: int, device: Optional[str], max_seconds: float = 0.0,
+          word_shape: bool = True, crf: bool = False):
     from finetune.train import TrainingArguments
 
     if adapter not in ("lora", "full"):
@@ -22,7 +23,7 @@ def _args(epochs: int, lr: Optional[float], batch_size: int, adapter: str, seed:
     return TrainingArguments(epochs=epochs, lr=lr if lr is not None else (5e-4 if adapter == "lora" else 1e-4),
                              batch_size=batch_size, adapter=adapter, seed=seed, max_steps=max_steps,
                              max_length=max_length, context=context, patience=patience, device=device,
-                             max_seconds=max_seconds)
+                             max_seconds=max_seconds, word_shape=word_shape, crf=crf)
 
 
 def _guard(fn):
@@ -57,11 +58,16 @@ def finetune_ner(train: Path = typer.Option(..., help="CoNLL or JSONL training f
                  patience: int = 2, limit: int = typer.Option(0, help="use only the first N training sentences"),
                  dev_limit: int = 0, repair: bool = typer.Option(False, help="fix I- tags that start an entity"),
                  device: Optional[str] = None,
-                 max_seconds: float = typer.Option(0.0, help="wall-clock budget; stops, evaluates, keeps the best")) -> None:
+                 max_seconds: float = typer.Option(0.0, help="wall-clock budget; stops, evaluates, keeps the best"),
+                 word_shape: bool = typer.Option(True, "--word-shape/--no-word-shape",
+                                                 help="learn a casing-class embedding (the base is uncased)"),
+                 crf: bool = typer.Option(False, "--crf", help="a linear-chain CRF over the tags (Viterbi decoding)")
+                 ) -> None:
     """Fine-tune the document NER model (token classification, LoRA by default)."""
     from finetune.ner import NerTrainer
 
-    args = _args(epochs, lr, batch_size, adapter, seed, max_steps, max_length, context, patience, device, max_seconds)
+    args = _args(epochs, lr, batch_size, adapter, seed, max_steps, max_length, context, patience, device, max_seconds,
+                 word_shape, crf)
     run = _guard(lambda: NerTrainer(args, base).run(train, dev, out, limit=limit or None, dev_limit=dev_limit or None,
                                                     repair=repair, command=_command()))
     best = {k: v for k, v in run.result.best.items() if k != "per_type"}

@@ -120,3 +120,62 @@ def test_ft_real_base_learns_questions(shared_data, tmp_path):
         q / "qa_dev.txt", q / "qa_dev_qtype.txt", q / "qa_dev.txt", q / "qa_dev_qtype.txt", tmp_path / "m",
         limit=600, dev_limit=200)
     assert run.result.best["entity_exact"] > 0.7
+
+
+def test_ft_word_shape_off_keeps_the_casing_embedding_zero(tiny_bert, conll, tmp_path):
+    from safetensors.torch import load_file
+
+    from finetune.ner import NerTrainer
+
+    for on in (True, False):
+        a = args()
+        a.word_shape = on
+        NerTrainer(a, str(tiny_bert)).run(conll, conll, tmp_path / str(on))
+        shape = load_file(tmp_path / str(on) / "heads.safetensors")["shape.weight"]
+        assert bool(shape.abs().sum() > 0) is on
+        card = json.loads((tmp_path / str(on) / "model_card.json").read_text())
+        assert card["hyperparameters"]["word_shape"] is on
+
+
+def test_ft_crf_ner_trains_saves_and_decodes_valid_sequences(tiny_bert, conll, tmp_path):
+    from safetensors.torch import load_file
+
+    from finetune.ner import NerTagger, NerTrainer
+
+    a = args(epochs=6)
+    a.crf = True
+    run = NerTrainer(a, str(tiny_bert)).run(conll, conll, tmp_path / "crf")
+    assert run.result.last_loss < run.result.first_loss
+    heads = load_file(tmp_path / "crf" / "heads.safetensors")
+    assert {"crf.transitions", "crf.start_transitions", "crf.end_transitions"} <= set(heads)
+    tagger = NerTagger(tmp_path / "crf", device="cpu")
+    assert tagger._load()[0].crf is not None  # reloaded with its CRF
+    words = [[s.tokens for s in read_docs(conll)]]
+    tagged = tagger.tag_words(words)
+    assert [[len(s) for s in d] for d in tagged] == [[len(s) for s in d] for d in words]
+    assert tagger.tag_words(words) == tagged
+    packed = NerTagger(tmp_path / "crf", device="cpu", profile="fast").tag_words(words)
+    assert [[len(s) for s in d] for d in packed] == [[len(s) for s in d] for d in words]
+
+
+def test_ft_crf_decode_matches_viterbi_on_word_positions():
+    import torch
+
+    from finetune.modeling import TaggerModel
+
+    class Body(torch.nn.Module):
+        hidden_size = 4
+
+        def __init__(self):
+            super().__init__()
+            self.shape = torch.nn.Embedding(8, 4)
+
+    model = TaggerModel(Body(), 3, crf=True)
+    torch.manual_seed(0)
+    logits = torch.randn(2, 6, 3)
+    words = torch.tensor([[0, 1, 0, 1, 1, 0], [0, 0, 0, 0, 0, 0]], dtype=torch.bool)
+    _, tags = model.decode(logits, words)
+    best = model.crf.decode(logits[0, [1, 3, 4]][None])[0]
+    assert tags[0, [1, 3, 4]].tolist() == best
+    assert tags[0, [0, 2, 5]].tolist() == logits[0, [0, 2, 5]].argmax(-1).tolist()  # non-word tokens: arg-max
+    assert tags[1].tolist() == logits[1].argmax(-1).tolist()  # a row without words is left as it is
