@@ -20,7 +20,7 @@ SHIPPED_NER = Path(__file__).resolve().parent / "models" / "ner"
 _SENT_END = {".", "!", "?"}
 SMALL_INPUT_TOKENS = 512  # inputs up to this many sub-tokens run on one CPU thread
 # Inference presets of NerTagger (measured by benchmarks/bench_ner.py --infer-only; see the README's figures).
-NER_PROFILES: dict[str, dict] = {"accurate": {"pack": 0, "context": None, "int8": False},
+NER_PROFILES: dict[str, dict] = {"accurate": {"pack": None, "context": None, "int8": False},  # None: as trained
                                  "fast": {"pack": 128, "context": 16, "int8": "attention"}}
 
 
@@ -204,14 +204,15 @@ class NerTrainer:
                                  word_shape=a.word_shape, crf=a.crf)
         t0 = time.perf_counter()
         feats = encode_docs(tok, [[s.tokens for s in d] for d in tr_docs], a.max_length, a.context,
-                            [[[l2i[t] for t in s.tags] for s in d] for d in tr_docs])
+                            [[[l2i[t] for t in s.tags] for s in d] for d in tr_docs], pack=a.pack)
         dev_words = [[s.tokens for s in d] for d in dv_docs]
         gold = [s.tags for d in dv_docs for s in d]
         device = a.resolved_device()
 
         def evaluate(m) -> dict:
             t1 = time.perf_counter()
-            pred = _tag_docs(m, tok, labels, dev_words, a.max_length, a.context, 128, device, use_bf16(a, device))
+            pred = _tag_docs(m, tok, labels, dev_words, a.max_length, a.context, 128, device, use_bf16(a, device),
+                             a.pack)
             sc = ner_scores(gold, [[t for t, _ in s] for d in pred for s in d])
             return sc | {"sentences_per_second": round(len(gold) / (time.perf_counter() - t1), 1)}
 
@@ -256,11 +257,11 @@ class NerTagger:
     def __init__(self, model_dir: str | Path | None = None, device: str | None = None, batch_size: int = 64,
                  profile: str = "accurate", pack: int | None = None, context: int | None = None,
                  int8: bool | str | None = None, max_tokens: int | None = None) -> None:
-        """`profile`: "accurate" (one sentence per window with the model card's context, float; as trained) or
+        """`profile`: "accurate" (windows as the model was trained: its card's pack and context, float) or
         "fast" (sentences packed 128 sub-tokens per window, 16 context sub-tokens per side, int8 attention on
         CPU: about 7x the accurate profile's CPU throughput at about -0.7 CoNLL valid F1). Explicit settings
         override the profile: `pack`: sub-tokens of consecutive sentences sharing one window (0: one sentence per
-        window); `context`: document-context sub-tokens per side (None: the model card's); `int8`: dynamic int8
+        window; None: the model card's); `context`: document-context sub-tokens per side (None: the model card's); `int8`: dynamic int8
         quantisation on CPU (True/"all": every encoder Linear; "attention": attention projections only);
         `max_tokens`: padded sub-tokens per batch (None: 4096 on CPU, uncapped on GPU)."""
         if profile not in NER_PROFILES:
@@ -290,8 +291,9 @@ class NerTagger:
         hp = card["hyperparameters"]
         bf16 = self.device.type == "cuda" and torch.cuda.is_bf16_supported()
         context = hp["context"] if self.context is None else self.context
+        pack = hp.get("pack", 0) if self.pack is None else self.pack
         return _tag_docs(model, tok, labels["tags"], docs, hp["max_length"], context, self.batch_size,
-                         self.device, bf16, self.pack, self.max_tokens)
+                         self.device, bf16, pack, self.max_tokens)
 
     def run(self, texts: Sequence[str]) -> list[list[EntitySpan]]:
         """Entity spans (text, label, start, end, score) per input text."""

@@ -23,6 +23,7 @@ class TrainingArguments:
     lora_alpha: int | None = None  # default 2 * lora_r
     max_length: int = 256
     context: int = 64              # NER: sub-tokens of document context on each side (0: sentence only)
+    pack: int = 0                  # NER: sentences of a document share a window up to this many sub-tokens (0: one)
     word_shape: bool = True        # learn the casing-class embedding (False: it stays zero, i.e. off)
     crf: bool = False              # NER: a linear-chain CRF over the word tags (Viterbi decoding)
     warmup: float = 0.1            # fraction of steps

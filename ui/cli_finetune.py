@@ -15,15 +15,17 @@ from ui.errors import fail
 
 def _args(epochs: int, lr: Optional[float], batch_size: int, adapter: str, seed: int, max_steps: int,
           max_length: int, context: int, patience: int, device: Optional[str], max_seconds: float = 0.0,
-          word_shape: bool = True, crf: bool = False):
+          word_shape: bool = True, crf: bool = False, pack: int = 0):
     from finetune.train import TrainingArguments
 
     if adapter not in ("lora", "full"):
         raise fail(f"--adapter must be lora or full, got {adapter!r}")
+    if pack < 0 or context < 0:
+        raise fail(f"--pack and --context must be >= 0, got {pack} and {context}")
     return TrainingArguments(epochs=epochs, lr=lr if lr is not None else (5e-4 if adapter == "lora" else 1e-4),
                              batch_size=batch_size, adapter=adapter, seed=seed, max_steps=max_steps,
                              max_length=max_length, context=context, patience=patience, device=device,
-                             max_seconds=max_seconds, word_shape=word_shape, crf=crf)
+                             max_seconds=max_seconds, word_shape=word_shape, crf=crf, pack=pack)
 
 
 def _guard(fn):
@@ -61,13 +63,14 @@ def finetune_ner(train: Path = typer.Option(..., help="CoNLL or JSONL training f
                  max_seconds: float = typer.Option(0.0, help="wall-clock budget; stops, evaluates, keeps the best"),
                  word_shape: bool = typer.Option(True, "--word-shape/--no-word-shape",
                                                  help="learn a casing-class embedding (the base is uncased)"),
-                 crf: bool = typer.Option(False, "--crf", help="a linear-chain CRF over the tags (Viterbi decoding)")
+                 crf: bool = typer.Option(False, "--crf", help="a linear-chain CRF over the tags (Viterbi decoding)"),
+                 pack: int = typer.Option(0, help="train on windows packing sentences up to N sub-tokens (0: one each)")
                  ) -> None:
     """Fine-tune the document NER model (token classification, LoRA by default)."""
     from finetune.ner import NerTrainer
 
     args = _args(epochs, lr, batch_size, adapter, seed, max_steps, max_length, context, patience, device, max_seconds,
-                 word_shape, crf)
+                 word_shape, crf, pack)
     run = _guard(lambda: NerTrainer(args, base).run(train, dev, out, limit=limit or None, dev_limit=dev_limit or None,
                                                     repair=repair, command=_command()))
     best = {k: v for k, v in run.result.best.items() if k != "per_type"}

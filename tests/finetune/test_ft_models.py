@@ -97,6 +97,10 @@ def test_ft_cli_bad_data_exits_2(tmp_path):
     bad.write_text("EU B-ORG\nrejects\n")
     res = CliRunner().invoke(app, ["finetune", "ner", "--train", str(bad), "--dev", str(bad), "--out", str(tmp_path / "o")])
     assert res.exit_code == 2 and "bad.txt:2" in (res.output + str(getattr(res, "stderr", "")))
+    res = CliRunner().invoke(app, ["finetune", "ner", "--train", str(bad), "--dev", str(bad), "--out",
+                                   str(tmp_path / "o"), "--pack", "-5"])
+    assert res.exit_code == 2 and "--pack" in (res.output + str(getattr(res, "stderr", "")))
+    assert not (tmp_path / "o").exists()
 
 
 @pytest.mark.slow
@@ -179,3 +183,15 @@ def test_ft_crf_decode_matches_viterbi_on_word_positions():
     assert tags[0, [1, 3, 4]].tolist() == best
     assert tags[0, [0, 2, 5]].tolist() == logits[0, [0, 2, 5]].argmax(-1).tolist()  # non-word tokens: arg-max
     assert tags[1].tolist() == logits[1].argmax(-1).tolist()  # a row without words is left as it is
+
+
+def test_ft_ner_trained_on_packed_windows_tags_as_trained(tiny_bert, conll, tmp_path):
+    from finetune.ner import NerTagger, NerTrainer
+
+    NerTrainer(args(pack=40, context=4), str(tiny_bert)).run(conll, conll, tmp_path / "packed")
+    card = json.loads((tmp_path / "packed" / "model_card.json").read_text())
+    assert card["hyperparameters"]["pack"] == 40
+    words = [[s.tokens for s in read_docs(conll)]]
+    as_trained = NerTagger(tmp_path / "packed", device="cpu").tag_words(words)
+    assert as_trained == NerTagger(tmp_path / "packed", device="cpu", pack=40, context=4).tag_words(words)
+    assert [[len(s) for s in d] for d in as_trained] == [[len(s) for s in d] for d in words]
