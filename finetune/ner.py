@@ -261,15 +261,15 @@ class NerTagger:
         "fast" (sentences packed 128 sub-tokens per window, 16 context sub-tokens per side, int8 attention on
         CPU: about 7x the accurate profile's CPU throughput at about -0.7 CoNLL valid F1). Explicit settings
         override the profile: `pack`: sub-tokens of consecutive sentences sharing one window (0: one sentence per
-        window; None: the model card's); `context`: document-context sub-tokens per side (None: the model card's); `int8`: dynamic int8
-        quantisation on CPU (True/"all": every encoder Linear; "attention": attention projections only);
-        `max_tokens`: padded sub-tokens per batch (None: 4096 on CPU, uncapped on GPU)."""
+        window; None: the model card's); `context`: document-context sub-tokens per side (None: the model card's);
+        `int8`: dynamic int8 quantisation on CPU (True/"all": every encoder Linear; "attention": the attention
+        projections only); `max_tokens`: padded sub-tokens per batch (None: 4096 on CPU, uncapped on GPU)."""
         if profile not in NER_PROFILES:
             raise ValueError(f"profile must be one of {', '.join(NER_PROFILES)}, got {profile!r}")
         preset = NER_PROFILES[profile]
         self.model_dir = Path(model_dir) if model_dir is not None else SHIPPED_NER
         self.device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
-        self.profile, self.batch_size, self.max_tokens = profile, batch_size, max_tokens
+        self.batch_size, self.max_tokens = batch_size, max_tokens
         self.pack = preset["pack"] if pack is None else pack
         self.context = preset["context"] if context is None else context
         q = preset["int8"] if int8 is None else int8

@@ -129,13 +129,15 @@ def evaluate_ner_cmd(model: Optional[Path] = typer.Option(None, help="fine-tuned
                          None, help="dynamic int8 on CPU: all, attention or none (default: the profile's)")) -> None:
     """seqeval strict IOB2 entity-level scores of a NER model on a CoNLL/JSONL file."""
     from finetune.evaluate import evaluate_ner
+    from finetune.modeling import INT8_SCOPES
+    from finetune.ner import NER_PROFILES
 
-    if profile not in ("accurate", "fast"):
-        raise fail(f"--profile must be accurate or fast, got {profile!r}")
+    if profile not in NER_PROFILES:
+        raise fail(f"--profile must be one of {', '.join(NER_PROFILES)}, got {profile!r}")
     if pack is not None and pack < 0:
         raise fail(f"--pack must be >= 0, got {pack}")
-    if int8 not in (None, "all", "attention", "none"):
-        raise fail(f"--int8 must be all, attention or none, got {int8!r}")
+    if int8 not in (None, "none", *INT8_SCOPES):
+        raise fail(f"--int8 must be one of {', '.join(INT8_SCOPES)} or none, got {int8!r}")
     q = False if int8 == "none" else int8
     _emit(_guard(lambda: evaluate_ner(model, data, limit=limit or None, repair=repair, profile=profile, pack=pack,
                                       int8=q)), json_out)

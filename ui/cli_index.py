@@ -117,13 +117,13 @@ def ingest(files: list[Path] = typer.Argument(..., help="UTF-8 text or Markdown 
     them) and the passages into the retrieval index."""
     from agents.ingest import DocumentIngestor
     from finetune.errors import DataError, ModelError
-    from finetune.ner import NerTagger
+    from finetune.ner import NER_PROFILES, NerTagger
     from knowledge.errors import InputError
 
     from knowledge.retrieval import cache_folder, graph_fingerprint
 
-    if ner_profile not in ("accurate", "fast"):
-        raise fail(f"--ner-profile must be accurate or fast, got {ner_profile!r}")
+    if ner_profile not in NER_PROFILES:
+        raise fail(f"--ner-profile must be one of {', '.join(NER_PROFILES)}, got {ner_profile!r}")
     graph = open_graph(kg, store, endpoint, delimiter=delimiter)
     cached = index_dir is None  # the graph's cache folder must keep matching the graph it was built for
     try:
