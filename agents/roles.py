@@ -10,7 +10,7 @@ from agents.messages import Answer, Blackboard, Extraction, Links, Plans, Retrie
 from agents.runtime import Runtime
 from agents.session import Session
 from reasoning.graphview import GraphView, Triple
-from reasoning.planner import STOPWORDS, Mention, PlanCandidate, lookup_label, steps_for_label
+from reasoning.planner import STOPWORDS, Mention, PlanCandidate, lookup_label, plan_fits, steps_for_label
 from reasoning.ranking import FactHit, RankingResult, Topic
 
 
@@ -174,14 +174,12 @@ class Planner(Agent):
             steps = steps_for_label(label, view)
             if steps:
                 model_plans.append(PlanCandidate(steps, label, float(prob), "model"))
-        pairs: list[tuple[Topic, PlanCandidate]] = []
-        for topic in topics:
-            if model_plans:
-                pairs.extend((topic, p) for p in model_plans)
-            else:
-                pairs.extend((topic, p) for p in self.rt.zero_shot.run(bb.question, view, topic.node,
-                                                                         topic.mention, limit=6))
-        return Plans(pairs)
+        # a question about a relation the model was not trained for ("which films came out in 1994") gets
+        # model plans that suit none of its topics: it is planned zero-shot instead
+        if any(plan_fits(view, t.node, plan) for t in topics for plan in model_plans):
+            return Plans([(topic, p) for topic in topics for p in model_plans])
+        return Plans([(topic, p) for topic in topics
+                      for p in self.rt.zero_shot.run(bb.question, view, topic.node, topic.mention, limit=6)])
 
 
 class Reasoner(Agent):

@@ -20,6 +20,10 @@ class PathStep:
     prop: URIRef
     inverse: bool = False
 
+    def leaves(self, view: GraphView, node: Node) -> bool:
+        """Whether this hop reaches anything from `node` in the view."""
+        return bool((view.inc if self.inverse else view.out).get(self.prop, {}).get(view.node(node)))
+
     def __str__(self) -> str:
         tail = str(self.prop).rstrip("/#").rsplit("/", 1)[-1].rsplit("#", 1)[-1]
         return f"^{tail}" if self.inverse else tail

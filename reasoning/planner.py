@@ -5,9 +5,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import lru_cache
+from itertools import pairwise
 
 import numpy as np
+import simplemma
 from rapidfuzz import fuzz
 from rdflib import URIRef
 from rdflib.term import Node
@@ -20,6 +23,8 @@ STOPWORDS = frozenset(
     "what which who whom whose where when how that this these those it its as also same there their they "
     "me my i you your give tell list name show can could please about s whats ? ' , . !".split())
 _WORD = re.compile(r"\w+|[^\w\s]", re.UNICODE)
+#: words that ask for a round trip through a property ("films with the same director")
+_SAMENESS = frozenset("same share shares shared sharing also other others another too common co together".split())
 
 
 @dataclass(frozen=True)
@@ -51,9 +56,21 @@ def _name_words(p: URIRef, view: GraphView) -> list[str]:
     return list(dict.fromkeys(words + ([joined] if joined else [])))
 
 
+def _target_roles(view: GraphView, st: PathStep) -> tuple[str, ...]:
+    """Role words of the node a hop reaches."""
+    subj, obj = view.roles(st.prop)
+    return subj if st.inverse else obj
+
+
+@lru_cache(maxsize=1 << 18)
 def word_sim(a: str, b: str) -> float:
-    """1 for equal words (plural-insensitive), 0.9 for a shared stem, fuzzy ratio above 0.8, else 0."""
-    a, b = role_key(a), role_key(b)
+    """Similarity of two words, as written or as English lemmas ("wrote" / "written"): 1 when equal
+    (plural-insensitive), 0.9 for a shared stem, 0.85 when one starts (or, 5+ letters, ends) the other,
+    0.85 x the fuzzy ratio above 0.8, else 0."""
+    return max(_key_sim(role_key(a), role_key(b)), _key_sim(lemma_key(a), lemma_key(b)))
+
+
+def _key_sim(a: str, b: str) -> float:
     if not a or not b:
         return 0.0
     if a == b:
@@ -65,8 +82,17 @@ def word_sim(a: str, b: str) -> float:
         n += 1
     if n >= 4 and n >= 0.6 * min(len(a), len(b)):
         return 0.9
+    short, long = sorted((a, b), key=len)
+    if (len(short) >= 3 and long.startswith(short)) or (len(short) >= 5 and long.endswith(short)):
+        return 0.85  # "act" / "actor", "writer" / "screenwriter"
     r = fuzz.ratio(a, b) / 100.0
     return 0.85 * r if r >= 0.8 else 0.0
+
+
+@lru_cache(maxsize=1 << 16)
+def lemma_key(word: str) -> str:
+    """`role_key` of the word's English lemma (simplemma's tables): "wrote", "written" -> "write"."""
+    return role_key(simplemma.lemmatize(word.lower(), lang="en"))
 
 
 def role_match(view: GraphView, p: URIRef, role: str, side: str) -> float:
@@ -78,6 +104,20 @@ def role_match(view: GraphView, p: URIRef, role: str, side: str) -> float:
     if side == "subject":
         return 0.5  # unannotated: any subject role fits a little
     return max((word_sim(role, w) for w in _name_words(p, view)), default=0.0) * 0.9
+
+
+def plan_fits(view: GraphView, node: Node, plan: PlanCandidate) -> bool:
+    """Whether a topic suits a model plan: its first hop leads somewhere from the topic, or the topic plays the
+    plan's starting role (e.g. "movie" for `movie_to_genre`) in some property, judged as `steps_for_label`
+    judges roles. A film without genre facts still suits `movie_to_genre` (the honest reply is "no genre
+    facts"); a year, only ever the object of "release year", does not."""
+    if plan.steps[0].leaves(view, node):
+        return True
+    start = plan.label.split("_to_", 1)[0]
+    node = view.node(node)
+    return any((node in view.out[p] and role_match(view, p, start, "subject") > 0)
+               or (node in view.inc[p] and role_match(view, p, start, "object") > 0)
+               for p in view.fact_properties())
 
 
 def steps_for_label(label: str, view: GraphView) -> tuple[PathStep, ...] | None:
@@ -162,40 +202,63 @@ def lookup_label(text: str, view: GraphView) -> tuple[Node, ...]:
 
 
 # ------------------------------------------------------------------------------------------ zero-shot
+def _round_trip(a: PathStep, b: PathStep) -> bool:
+    """`b` follows `a`'s property back (e.g. directed by, then inverse of directed by)."""
+    return a.prop == b.prop and a.inverse != b.inverse
+
+
 @dataclass
 class ZeroShotPlanner:
-    """Enumerates relation paths (1..max_hops) that exist around the topic and scores them by label overlap
-    with the question, plus embedding similarity when an `encode(texts) -> vectors` function is given."""
+    """Enumerates relation paths (1..max_hops) that exist around the topic and scores them by how well the
+    question's words name their hops (as written, as lemmas, and, when an `encode(texts) -> vectors` function
+    is given, as close synonyms), what the question asks for ("which films", "the same director") and length."""
 
     max_hops: int = 3
     sample: int = 25
     encode: Callable[[Sequence[str]], np.ndarray] | None = None
-    embed_weight: float = 0.5
     hop_penalty: float = 0.02
+    type_penalty: float = 0.3
+    #: with an encoder, word pairs at least this close count as synonyms
+    synonym_cosine: float = 0.7
+    _vectors: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
 
     def run(self, question: str, view: GraphView, topic: Node, mention: str = "",
             limit: int = 10) -> list[PlanCandidate]:
         qwords = self._question_words(question, mention)
-        paths = self._enumerate(view, topic)
+        words = self._words_in_order(question, mention)
+        paths_found = self._enumerate(view, topic)
+        if self.encode is not None:
+            self._embed_words(view, words, paths_found)
+        trips = {p: t for p in paths_found if (t := self._round_trips(words, view, p)) is not None}
+        paths = list(trips)
         if not paths:
             return []
-        step_words = {st: self._step_words(view, st) for path in paths for st in path}
-        sims = {st: [max((word_sim(w, q) for w in ws), default=0.0) for q in qwords]
-                for st, ws in step_words.items()}
+        # a hop is described by its property's name, the last one also by the role of what it reaches (the
+        # answer type, "which movies ..."): the roles of nodes on the way would let a longer path explain a
+        # word with a hop the question does not ask for
+        keys = {(st, i == len(path) - 1) for path in paths for i, st in enumerate(path)}
+        sims = {key: [self._step_sim(view, *key, q) for q in qwords] for key in keys}
+        asked = self._answer_type(words, view, paths)
         scored: list[tuple[float, tuple[PathStep, ...]]] = []
         for path in paths:
-            lexical = self._coverage(path, sims, len(qwords)) if qwords else 0.0
-            scored.append((lexical - self.hop_penalty * len(path), path))
-        if self.encode is not None:
-            scored = self._add_embedding(question, mention, view, scored)
+            last = len(path) - 1
+            # one more column: the way back of a round trip is explained by what asked for it
+            rows = [sims[st, i == last] + [trips[path].get(i, 0.0)] for i, st in enumerate(path)]
+            lexical = self._coverage(rows) if qwords else 0.0
+            if asked and not any(self._sim(asked, r) > 0 for r in _target_roles(view, path[-1])):
+                lexical -= self.type_penalty
+            if lexical > 0 or self.encode is not None:  # a path no word of the question explains is a guess
+                scored.append((lexical - self.hop_penalty * len(path), path))
         scored.sort(key=lambda x: (-x[0], len(x[1]), [str(s) for s in x[1]]))
         return [PlanCandidate(path, self.describe(view, path), round(max(score, 0.0), 6), "zero-shot")
                 for score, path in scored[:limit]]
 
     @staticmethod
-    def _coverage(path: Sequence[PathStep], sims: dict[PathStep, list[float]], nq: int) -> float:
-        """Greedy one-to-one matching of steps to question words: each word explains at most one step."""
-        pairs = sorted(((sims[st][q], i, q) for i, st in enumerate(path) for q in range(nq)), reverse=True)
+    def _coverage(rows: Sequence[Sequence[float]]) -> float:
+        """Greedy one-to-one matching of steps (rows) to question words (columns, a word's similarity to each
+        step): each word explains at most one step."""
+        nq = len(rows[0])
+        pairs = sorted(((row[q], i, q) for i, row in enumerate(rows) for q in range(nq)), reverse=True)
         used_steps: set[int] = set()
         used_words: set[int] = set()
         total = 0.0
@@ -205,7 +268,7 @@ class ZeroShotPlanner:
             used_steps.add(i)
             used_words.add(q)
             total += sim
-        return 0.6 * total / len(path) + 0.4 * total / nq
+        return 0.6 * total / len(rows) + 0.4 * total / nq
 
     def describe(self, view: GraphView, path: Sequence[PathStep]) -> str:
         return " / ".join(("inverse of " if st.inverse else "") + view.property_label(st.prop) for st in path)
@@ -214,10 +277,83 @@ class ZeroShotPlanner:
         skip = set(_WORD.findall(mention.lower()))
         return [w for w in _WORD.findall(question.lower()) if w.isalnum() and w not in STOPWORDS and w not in skip]
 
-    def _step_words(self, view: GraphView, st: PathStep) -> list[str]:
-        subj, obj = view.roles(st.prop)
-        target = subj if st.inverse else obj
-        return _name_words(st.prop, view) + list(target)
+    def _sim(self, a: str, b: str) -> float:
+        """`word_sim`, or with an encoder also the words' embedding cosine where it is high (synonyms:
+        "author" / "writer", "films" / "movie"); scaled like a fuzzy match."""
+        sim = word_sim(a, b)
+        if self.encode is None or sim >= 0.85:
+            return sim
+        va, vb = self._vectors.get(a), self._vectors.get(b)
+        if va is None or vb is None:
+            return sim
+        cos = float(va @ vb)
+        return max(sim, 0.85 * cos) if cos >= self.synonym_cosine else sim
+
+    def _embed_words(self, view: GraphView, words: Sequence[str], paths: Sequence[Sequence[PathStep]]) -> None:
+        """Unit vectors of the question's words and of the paths' property and role words (cached)."""
+        assert self.encode is not None
+        props = {st.prop for path in paths for st in path}
+        vocab = {w for w in words if w not in STOPWORDS}
+        for p in props:
+            subj, obj = view.roles(p)
+            vocab.update(_name_words(p, view), subj, obj)
+        new = sorted(w for w in vocab if w not in self._vectors)
+        if new:
+            vecs = np.asarray(self.encode(new), dtype=np.float32)
+            vecs /= np.linalg.norm(vecs, axis=1, keepdims=True) + 1e-9
+            self._vectors.update(zip(new, vecs))
+
+    def _step_sim(self, view: GraphView, st: PathStep, last: bool, word: str) -> float:
+        """How well a question word names a hop: its property's name, or at half weight (a type word alone
+        names no relation) the role of what the last hop reaches."""
+        sim = max((self._sim(n, word) for n in _name_words(st.prop, view)), default=0.0)
+        if last:
+            sim = max(sim, 0.5 * max((self._sim(r, word) for r in _target_roles(view, st)), default=0.0))
+        return sim
+
+    @staticmethod
+    def _words_in_order(question: str, mention: str) -> list[str]:
+        text = question.lower()
+        return [w for w in _WORD.findall(text.replace(mention.lower(), " ", 1) if mention else text) if w.isalnum()]
+
+    def _answer_type(self, words: Sequence[str], view: GraphView, paths: Sequence[Sequence[PathStep]]) -> str | None:
+        """The word right after "what"/"which" when it names a role some path ends at ("which films", "what
+        year"), else None."""
+        for k, w in enumerate(words):
+            if w in ("what", "which"):
+                nxt = next((x for x in words[k + 1:] if x not in STOPWORDS), None)
+                roles = {r for path in paths for r in _target_roles(view, path[-1])}
+                if nxt and any(self._sim(nxt, r) > 0 for r in roles):
+                    return nxt
+                return None
+        return None
+
+    def _round_trips(self, words: Sequence[str], view: GraphView, path: Sequence[PathStep]) -> dict[int, float] | None:
+        """How well the question asks for each round trip of the path (a property followed back: the films
+        with the same director), by the index of its way back; None when it does not ask for one of them.
+        Asked: a word like "same"/"share"/"also" within three words of a word naming the property or the node
+        it turns at ("share directors", "also wrote", "the same movie"): 1.0; two such words apart ("directed
+        by the director of", "the films starred by X actors"): 0.5. No hop is both the way back of one round
+        trip and the start of another."""
+        back = [i for i in range(1, len(path)) if _round_trip(path[i - 1], path[i])]
+        if any(j == i + 1 for i, j in pairwise(back)):
+            return None
+        cues = [i for i, w in enumerate(words) if w in _SAMENESS]
+        asked: dict[int, float] = {}
+        for b in back:
+            there = path[b - 1]
+            members = [w for w in _name_words(there.prop, view) if w not in STOPWORDS] + list(_target_roles(view, there))
+            near = {i: {n for n in members if self._sim(w, n) > 0} for i, w in enumerate(words) if w not in STOPWORDS}
+            near = {i: ns for i, ns in near.items() if ns}
+            if any(abs(c - i) <= 3 for c in cues for i in near):
+                asked[b] = 1.0
+            elif any(j > i + 1 and near[i] & near[j] for i in near for j in near):
+                asked[b] = 1.0  # the same thing named twice: "written by the screenwriter of"
+            elif any(j > i + 1 for i in near for j in near):
+                asked[b] = 0.0  # two words of the property ("the films starred by X actors"): allowed, no credit
+            else:
+                return None
+        return asked
 
     def _props_around(self, view: GraphView, nodes: Sequence[Node]) -> list[PathStep]:
         steps: list[PathStep] = []
@@ -250,14 +386,3 @@ class ZeroShotPlanner:
                         nxt.append((new, list(dict.fromkeys(reached))[: self.sample]))
             layer = nxt
         return paths
-
-    def _add_embedding(self, question: str, mention: str, view: GraphView,
-                       scored: list[tuple[float, tuple[PathStep, ...]]]) -> list[tuple[float, tuple[PathStep, ...]]]:
-        assert self.encode is not None
-        texts = [self.describe(view, path).replace(" / ", ", then ") for _, path in scored]
-        q = question.replace(mention, "something") if mention else question
-        vecs = np.asarray(self.encode([q] + texts), dtype=np.float32)
-        vecs /= np.linalg.norm(vecs, axis=1, keepdims=True) + 1e-9
-        cos = vecs[1:] @ vecs[0]
-        w = self.embed_weight
-        return [((1 - w) * s + w * float(c), path) for (s, path), c in zip(scored, cos)]

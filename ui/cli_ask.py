@@ -13,7 +13,7 @@ from ui.errors import fail
 
 def _config(kg: list[Path] | None, store: Optional[str], endpoint: Optional[str], question_model: Optional[str],
             zero_shot: bool, index: Optional[Path], rules: list[Path] | None, bundled_rules: bool,
-            timeout: float, device: Optional[str]):  # type: ignore[no-untyped-def]
+            timeout: float, device: Optional[str], synonyms: bool = False):  # type: ignore[no-untyped-def]
     from agents.config import GraphSource, KGReasonConfig
 
     chosen = [x for x in (kg, store, endpoint) if x]
@@ -29,7 +29,7 @@ def _config(kg: list[Path] | None, store: Optional[str], endpoint: Optional[str]
         source = GraphSource("demo")
     return KGReasonConfig(graph=source, question_model=None if zero_shot else (question_model or "auto"),
                           index_dir=index, rules=tuple(rules or ()), bundled_rules=bundled_rules,
-                          agent_timeout_s=timeout, device=device)
+                          agent_timeout_s=timeout, device=device, zero_shot_embeddings=synonyms)
 
 
 @app.command("ask")
@@ -39,6 +39,8 @@ def ask(question: str = typer.Argument(..., help="The question, in plain words."
         endpoint: Optional[str] = typer.Option(None, help="A SPARQL query endpoint URL."),
         question_model: Optional[str] = typer.Option(None, help="Question model folder (default: shipped)."),
         zero_shot: bool = typer.Option(False, help="Plan without a question model."),
+        synonyms: bool = typer.Option(False, help="Zero-shot planning also matches words by embedding "
+                                      "similarity (\"author\" ~ \"writer\"; loads the encoder)."),
         index: Optional[Path] = typer.Option(None, help="Retrieval index folder."),
         rules: Optional[list[Path]] = typer.Option(None, "--rules", help="Rules file(s) to apply first."),
         bundled_rules: bool = typer.Option(False, help="Apply the bundled movie rules."),
@@ -50,7 +52,8 @@ def ask(question: str = typer.Argument(..., help="The question, in plain words."
     from knowledge.errors import InputError
 
     try:
-        cfg = _config(kg, store, endpoint, question_model, zero_shot, index, rules, bundled_rules, timeout, device)
+        cfg = _config(kg, store, endpoint, question_model, zero_shot, index, rules, bundled_rules, timeout, device,
+                      synonyms)
         with Coordinator(cfg) as coord:
             coord.warm_up()
             result = coord.run(question)
@@ -72,6 +75,8 @@ def evaluate_qa_cmd(
         store: Optional[str] = typer.Option(None), endpoint: Optional[str] = typer.Option(None),
         question_model: Optional[str] = typer.Option(None, help="Question model folder (default: shipped)."),
         zero_shot: bool = typer.Option(False, help="Plan without a question model."),
+        synonyms: bool = typer.Option(False, help="Zero-shot planning also matches words by embedding "
+                                      "similarity (\"author\" ~ \"writer\"; loads the encoder)."),
         keep_brackets: bool = typer.Option(False, help="Keep MetaQA's [entity] brackets."),
         limit: Optional[int] = typer.Option(None, min=1),
         device: Optional[str] = typer.Option(None),
@@ -83,7 +88,7 @@ def evaluate_qa_cmd(
 
     try:
         items = read_qa(questions, qtypes, keep_brackets=keep_brackets, limit=limit)
-        cfg = _config(kg, store, endpoint, question_model, zero_shot, None, None, False, 60.0, device)
+        cfg = _config(kg, store, endpoint, question_model, zero_shot, None, None, False, 60.0, device, synonyms)
         with Coordinator(cfg) as coord:
             report = evaluate_qa(coord, items)
     except InputError as exc:

@@ -15,7 +15,7 @@ from agents.config import GraphSource, KGReasonConfig
 from agents.coordinator import Coordinator
 from agents.session import Session
 from finetune.questions import SHIPPED_QUESTIONS
-from knowledge.namespaces import entity_iri as E
+from knowledge.namespaces import entity_iri as E, property_iri as P
 
 pytestmark = pytest.mark.skipif(not (SHIPPED_QUESTIONS / "model_card.json").is_file(), reason="no shipped model")
 N_QUESTIONS = 40
@@ -95,6 +95,12 @@ def test_follow_ups_about_kismet(coord: Coordinator) -> None:
     assert [a.label for a in coord.run("when was it released?", s).answers] == ["1944"]
     actors = coord.run("who starred in it", s)
     assert {a.label for a in actors.answers} == {"Marlene Dietrich", "Edward Arnold", "Ronald Colman", "James Craig"}
+
+
+def test_relation_the_question_model_was_not_trained_for_is_planned_zero_shot(coord: Coordinator) -> None:
+    r = coord.run("which films were released in 1944")  # no year_to_movie label: the model's plans suit no year
+    assert r.found and r.path == "inverse of release year" and "Kismet" in {a.label for a in r.answers}
+    assert all(p[0][1:] == (P("release_year"), E("1944")) for a in r.answers for p in a.proofs)
 
 
 def test_two_hop_director_of_kismet(coord: Coordinator) -> None:

@@ -48,6 +48,8 @@ def coord(people: Path):
     ("which country does Bob live in?", {"Germany"}),                                  # 2 hops
     ("who works at the company founded by Carol?", {"Alice", "Bob"}),                  # 2 hops
     ("in which country is the company Alice works for located?", {"France"}),         # 3 hops
+    ("who works for the same company as Alice?", {"Bob"}),                             # round trip, asked
+    ("which company did Carol found?", {"Acme Corp"}),                                 # "found" / "founded"
 ])
 def test_zero_shot_answers_with_proofs_that_exist(coord: Coordinator, question: str, expected: set[str]) -> None:
     result = coord.run(question)
@@ -57,6 +59,11 @@ def test_zero_shot_answers_with_proofs_that_exist(coord: Coordinator, question: 
         assert a.proofs and all(t in rdf for proof in a.proofs for t in proof)
     assert [s.agent for s in result.trace] == ["extractor", "linker", "retriever", "planner", "reasoner", "answerer"]
     assert all(s.status == "ok" for s in result.trace)
+
+
+def test_no_relation_named_means_no_answer(coord: Coordinator) -> None:
+    result = coord.run("how tall is Alice?")  # no word names a relation of the graph: no guessed path
+    assert not result.found and result.answers == [] and "no relation path" in result.reply
 
 
 def test_unknown_entity_says_not_found(coord: Coordinator) -> None:

@@ -1,6 +1,9 @@
 """Rule files (syntax errors, chaining, provenance), path execution with proofs, label planning."""
 from __future__ import annotations
 
+import zlib
+
+import numpy as np
 import pytest
 import rdflib
 from rdflib import RDFS, Literal
@@ -124,6 +127,44 @@ def test_dictionary_detector_prefers_longest_label() -> None:
     g.add((E("Heat 2"), P("has_genre"), E("Crime")))
     found = EntityDetector().run("who directed heat 2 ?", GraphView.build(g))
     assert found[0].text == "heat 2" and found[0].nodes == (E("Heat 2"),)
+
+
+@pytest.mark.parametrize("question, topic, expected", [
+    # "same" / "share" / "co-" ask for a round trip through the actors, even where "films" is not "movie"
+    ("what are the films that have the same actor as Top Gun", "Top Gun",
+     [("starred_actors", False), ("starred_actors", True)]),
+    ("which films share actors with Top Gun", "Top Gun", [("starred_actors", False), ("starred_actors", True)]),
+    ("who co-starred with Al Pacino", "Al Pacino", [("starred_actors", True), ("starred_actors", False)]),
+    # no word asks to go back from the directors to their films: the path ends at the directors
+    ("who are the directors of the movies starred by Tom Cruise", "Tom Cruise",
+     [("starred_actors", True), ("directed_by", False)]),
+    # "acted" is a form of "act", which starts "actor"
+    ("who acted in Heat", "Heat", [("starred_actors", False)]),
+])
+def test_zero_shot_reads_round_trips_answer_types_and_lemmas(question: str, topic: str,
+                                                              expected: list[tuple[str, bool]]) -> None:
+    plans = ZeroShotPlanner().run(question, GraphView.build(movie_graph()), E(topic), topic)
+    assert plans[0].steps == tuple(PathStep(P(p), inv) for p, inv in expected)
+
+
+def test_zero_shot_does_not_guess_a_relation_no_word_names() -> None:
+    assert ZeroShotPlanner().run("how tall is Heat", GraphView.build(movie_graph()), E("Heat"), "Heat") == []
+
+
+def test_zero_shot_synonyms_come_from_the_encoder() -> None:
+    g = movie_graph()
+    g.add((E("Heat"), P("written_by"), E("Michael Mann")))
+    g.add((P("written_by"), KGO.objectRole, Literal("writer")))
+    view = GraphView.build(g)
+
+    def encode(texts: list[str]) -> np.ndarray:  # "author" and "writer" share a vector; other words are apart
+        return np.stack([np.eye(64)[0] if t in ("author", "writer") else np.eye(64)[1 + zlib.crc32(t.encode()) % 63]
+                         for t in texts])
+
+    question = "who is the author of Heat"
+    assert ZeroShotPlanner().run(question, view, E("Heat"), "Heat") == []
+    plans = ZeroShotPlanner(encode=encode).run(question, view, E("Heat"), "Heat")
+    assert plans[0].steps == (PathStep(P("written_by")),)
 
 
 def test_zero_shot_prefers_path_matching_question_words() -> None:
