@@ -320,7 +320,7 @@ class ZeroShotPlanner:
         """The word right after "what"/"which" when it names a role some path ends at ("which films", "what
         year"), else None."""
         for k, w in enumerate(words):
-            if w in ("what", "which"):
+            if w in ("what", "which", "who"):
                 nxt = next((x for x in words[k + 1:] if x not in STOPWORDS), None)
                 roles = {r for path in paths for r in _target_roles(view, path[-1])}
                 if nxt and any(self._sim(nxt, r) > 0 for r in roles):
@@ -331,29 +331,42 @@ class ZeroShotPlanner:
     def _round_trips(self, words: Sequence[str], view: GraphView, path: Sequence[PathStep]) -> dict[int, float] | None:
         """How well the question asks for each round trip of the path (a property followed back: the films
         with the same director), by the index of its way back; None when it does not ask for one of them.
-        Asked: a word like "same"/"share"/"also" within three words of a word naming the property or the node
-        it turns at ("share directors", "also wrote", "the same movie"): 1.0; two such words apart ("directed
-        by the director of", "the films starred by X actors"): 0.5. No hop is both the way back of one round
-        trip and the start of another."""
+        Asked (1.0): a word like "same"/"share"/"also" within three words of a word naming the property or the
+        node it turns at ("share directors", "actors also appear", "the same movie"), and no nearer to it than
+        the words naming the path's other hops; or the same thing named twice ("written by the screenwriter
+        of"). Allowed without credit (0.0): two different words of it ("the films starred by X actors").
+        No hop is both the way back of one round trip and the start of another, and a hop repeated in the same
+        direction needs its words twice ("the parent of the parent", not "released in which years")."""
         back = [i for i in range(1, len(path)) if _round_trip(path[i - 1], path[i])]
         if any(j == i + 1 for i, j in pairwise(back)):
             return None
+        again = [i for i in range(1, len(path)) if path[i] == path[i - 1]]  # e.g. parent of a parent
         cues = [i for i, w in enumerate(words) if w in _SAMENESS]
+        content = [(i, w) for i, w in enumerate(words) if w not in STOPWORDS]
         asked: dict[int, float] = {}
         for b in back:
-            there = path[b - 1]
-            members = [w for w in _name_words(there.prop, view) if w not in STOPWORDS] + list(_target_roles(view, there))
-            near = {i: {n for n in members if self._sim(w, n) > 0} for i, w in enumerate(words) if w not in STOPWORDS}
-            near = {i: ns for i, ns in near.items() if ns}
-            if any(abs(c - i) <= 3 for c in cues for i in near):
+            near = self._naming(content, view, path[b - 1])
+            others = {i for k, st in enumerate(path) if st.prop != path[b].prop
+                      for i in self._naming(content, view, st)}
+            if any(abs(c - i) <= 3 and all(abs(c - i) <= abs(c - o) for o in others) for c in cues for i in near):
                 asked[b] = 1.0
             elif any(j > i + 1 and near[i] & near[j] for i in near for j in near):
-                asked[b] = 1.0  # the same thing named twice: "written by the screenwriter of"
+                asked[b] = 1.0
             elif any(j > i + 1 for i in near for j in near):
-                asked[b] = 0.0  # two words of the property ("the films starred by X actors"): allowed, no credit
+                asked[b] = 0.0
             else:
                 return None
+        for b in again:  # the same hop twice needs the same thing named twice ("the parent of the parent")
+            near = self._naming(content, view, path[b])
+            if not any(j > i + 1 and near[i] & near[j] for i in near for j in near):
+                return None
         return asked
+
+    def _naming(self, content: Sequence[tuple[int, str]], view: GraphView, st: PathStep) -> dict[int, set[str]]:
+        """Positions of the words that name a hop's property or the node it reaches, with what they match."""
+        members = [w for w in _name_words(st.prop, view) if w not in STOPWORDS] + list(_target_roles(view, st))
+        found = {i: {n for n in members if self._sim(w, n) > 0} for i, w in content}
+        return {i: ns for i, ns in found.items() if ns}
 
     def _props_around(self, view: GraphView, nodes: Sequence[Node]) -> list[PathStep]:
         steps: list[PathStep] = []

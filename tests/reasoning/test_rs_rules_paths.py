@@ -147,6 +147,33 @@ def test_zero_shot_reads_round_trips_answer_types_and_lemmas(question: str, topi
     assert plans[0].steps == tuple(PathStep(P(p), inv) for p, inv in expected)
 
 
+def _movies_with_years() -> GraphView:
+    g = movie_graph()
+    years = [("Heat", "1995"), ("Casino", "1995"), ("Collateral", "2004"), ("Top Gun", "1941"), ("1941", "1979")]
+    for movie, year in years + [("Casino", "Robert De Niro")]:
+        prop = "starred_actors" if year == "Robert De Niro" else "release_year"
+        g.add((E(movie), P(prop), E(year)))
+        g.add((E(year), RDFS.label, Literal(year)))
+        g.add((E(movie), RDFS.label, Literal(movie)))
+    g.add((P("release_year"), KGO.subjectRole, Literal("movie")))
+    g.add((P("release_year"), KGO.objectRole, Literal("year")))
+    return GraphView.build(g)
+
+
+@pytest.mark.parametrize("question, topic, expected", [
+    # "also" belongs to "actors", the nearer word: the round trip goes through the actors, not the year
+    ("when were the movies released whose actors also appear in Heat", "Heat",
+     [("starred_actors", False), ("starred_actors", True), ("release_year", False)]),
+    # "released ... years" names one hop, not two (the film "1941" also has a release year)
+    ("the movies starred by Tom Cruise were released in which years", "Tom Cruise",
+     [("starred_actors", True), ("release_year", False)]),
+])
+def test_zero_shot_repeated_hops_need_their_own_words(question: str, topic: str,
+                                                       expected: list[tuple[str, bool]]) -> None:
+    plans = ZeroShotPlanner().run(question, _movies_with_years(), E(topic), topic)
+    assert plans[0].steps == tuple(PathStep(P(p), inv) for p, inv in expected)
+
+
 def test_zero_shot_does_not_guess_a_relation_no_word_names() -> None:
     assert ZeroShotPlanner().run("how tall is Heat", GraphView.build(movie_graph()), E("Heat"), "Heat") == []
 
