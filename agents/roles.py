@@ -221,6 +221,9 @@ class Answerer(Agent):
         names = ", ".join(a.label for a in answers[: self.shown])
         more = f" (and {len(answers) - self.shown} more)" if len(answers) > self.shown else ""
         lines = [f"{names}{more}."]
+        if ranking.reached > len(ranking.answers):
+            lines.append(f"The path reaches {ranking.reached} answers; the first {len(ranking.answers)} are kept "
+                         "(max_answers).")
         for a in answers[: min(3, self.shown)]:
             chain = "; ".join(f"{view.label(s)} —{view.property_label(p)}→ {view.label(o)}" for s, p, o in a.proofs[0])
             lines.append(f"  {a.label}: {chain}")

@@ -43,6 +43,7 @@ class RankedAnswer:
 @dataclass
 class RankingResult:
     answers: list[RankedAnswer] = field(default_factory=list)
+    reached: int = 0  # answers the path reached, before the `max_answers` cut
     topic: Topic | None = None
     plan: PlanCandidate | None = None
     missing: str | None = None
@@ -75,7 +76,7 @@ class AnswerRanker:
                 answers = [RankedAnswer(n, view.label(n), round(score, 6), proofs, plan.label)
                            for n, proofs in found.answers.items()]
                 answers.sort(key=lambda a: (-a.score, a.label, str(a.node)))
-                result.answers = answers[: self.max_answers]
+                result.answers, result.reached = answers[: self.max_answers], len(answers)
                 result.topic, result.plan, result.explanations = topic, plan, found.explanations
                 return result
             if first_failure is None:
@@ -97,6 +98,7 @@ class AnswerRanker:
                         result.topic = t
         if fact_answers:
             result.answers = sorted(fact_answers.values(), key=lambda a: (-a.score, a.label, str(a.node)))
+            result.reached = len(result.answers)
             return result
         result.missing = first_failure or "I found no relation path around the entities in the question"
         return result

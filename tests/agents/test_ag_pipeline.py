@@ -61,6 +61,13 @@ def test_zero_shot_answers_with_proofs_that_exist(coord: Coordinator, question: 
     assert all(s.status == "ok" for s in result.trace)
 
 
+def test_reply_says_when_answers_were_cut(people: Path) -> None:
+    cfg = KGReasonConfig(graph=GraphSource("files", (people,)), question_model=None, max_answers=1)
+    with Coordinator(cfg) as c:
+        result = c.run("who works for Acme Corp?")
+    assert len(result.answers) == 1 and "reaches 2 answers; the first 1 are kept" in result.reply
+
+
 def test_no_relation_named_means_no_answer(coord: Coordinator) -> None:
     result = coord.run("how tall is Alice?")  # no word names a relation of the graph: no guessed path
     assert not result.found and result.answers == [] and "no relation path" in result.reply
