@@ -220,7 +220,9 @@ class Answerer(Agent):
             return [], "I found candidate answers but none of their proofs hold in the graph."
         names = ", ".join(a.label for a in answers[: self.shown])
         more = f" (and {len(answers) - self.shown} more)" if len(answers) > self.shown else ""
-        lines = [f"{names}{more}."]
+        total = len(answers) + max(ranking.reached - len(ranking.answers), 0)  # verified, plus those cut
+        count = f"{total}: " if _HOW_MANY.match(bb.question) else ""
+        lines = [f"{count}{names}{more}."]
         if ranking.reached > len(ranking.answers):
             lines.append(f"The path reaches {ranking.reached} answers; the first {len(ranking.answers)} are kept "
                          "(max_answers).")
@@ -244,6 +246,9 @@ class Answerer(Agent):
         if bb.ranking is not None and bb.ranking.missing:
             return f"No answer: {bb.ranking.missing}."
         return "No answer: I could not plan a path from " + bb.links.topics[0].label + "."
+
+
+_HOW_MANY = re.compile(r"\s*how\s+many\b", re.IGNORECASE)
 
 
 def merged_note(view: GraphView, node: Node) -> str | None:

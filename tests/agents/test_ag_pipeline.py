@@ -68,6 +68,11 @@ def test_reply_says_when_answers_were_cut(people: Path) -> None:
     assert len(result.answers) == 1 and "reaches 2 answers; the first 1 are kept" in result.reply
 
 
+def test_how_many_is_answered_with_the_count_first(coord: Coordinator) -> None:
+    result = coord.run("how many people work for Acme Corp?")
+    assert result.reply.startswith("2: Alice, Bob.")
+
+
 def test_no_relation_named_means_no_answer(coord: Coordinator) -> None:
     result = coord.run("how tall is Alice?")  # no word names a relation of the graph: no guessed path
     assert not result.found and result.answers == [] and "no relation path" in result.reply
