@@ -224,12 +224,12 @@ class ZeroShotPlanner:
 
     def run(self, question: str, view: GraphView, topic: Node, mention: str = "",
             limit: int = 10) -> list[PlanCandidate]:
-        qwords = self._question_words(question, mention)
         words = self._words_in_order(question, mention)
-        paths_found = self._enumerate(view, topic)
+        qwords = [w for w in words if w not in STOPWORDS]
+        found = self._enumerate(view, topic)
         if self.encode is not None:
-            self._embed_words(view, words, paths_found)
-        trips = {p: t for p in paths_found if (t := self._round_trips(words, view, p)) is not None}
+            self._embed_words(view, qwords, found)
+        trips = {p: t for p in found if (t := self._round_trips(words, view, p)) is not None}
         paths = list(trips)
         if not paths:
             return []
@@ -247,7 +247,7 @@ class ZeroShotPlanner:
             lexical = self._coverage(rows) if qwords else 0.0
             if asked and not any(self._sim(asked, r) > 0 for r in _target_roles(view, path[-1])):
                 lexical -= self.type_penalty
-            if lexical > 0 or self.encode is not None:  # a path no word of the question explains is a guess
+            if lexical > 0:  # a path no word of the question names would be a guess
                 scored.append((lexical - self.hop_penalty * len(path), path))
         scored.sort(key=lambda x: (-x[0], len(x[1]), [str(s) for s in x[1]]))
         return [PlanCandidate(path, self.describe(view, path), round(max(score, 0.0), 6), "zero-shot")
@@ -273,10 +273,6 @@ class ZeroShotPlanner:
     def describe(self, view: GraphView, path: Sequence[PathStep]) -> str:
         return " / ".join(("inverse of " if st.inverse else "") + view.property_label(st.prop) for st in path)
 
-    def _question_words(self, question: str, mention: str) -> list[str]:
-        skip = set(_WORD.findall(mention.lower()))
-        return [w for w in _WORD.findall(question.lower()) if w.isalnum() and w not in STOPWORDS and w not in skip]
-
     def _sim(self, a: str, b: str) -> float:
         """`word_sim`, or with an encoder also the words' embedding cosine where it is high (synonyms:
         "author" / "writer", "films" / "movie"); scaled like a fuzzy match."""
@@ -290,10 +286,10 @@ class ZeroShotPlanner:
         return max(sim, 0.85 * cos) if cos >= self.synonym_cosine else sim
 
     def _embed_words(self, view: GraphView, words: Sequence[str], paths: Sequence[Sequence[PathStep]]) -> None:
-        """Unit vectors of the question's words and of the paths' property and role words (cached)."""
+        """Unit vectors of the question's content words and of the paths' property and role words (cached)."""
         assert self.encode is not None
         props = {st.prop for path in paths for st in path}
-        vocab = {w for w in words if w not in STOPWORDS}
+        vocab = set(words)
         for p in props:
             subj, obj = view.roles(p)
             vocab.update(_name_words(p, view), subj, obj)
@@ -313,12 +309,13 @@ class ZeroShotPlanner:
 
     @staticmethod
     def _words_in_order(question: str, mention: str) -> list[str]:
+        """The question's lower-cased words, the entity mention taken out."""
         text = question.lower()
         return [w for w in _WORD.findall(text.replace(mention.lower(), " ", 1) if mention else text) if w.isalnum()]
 
     def _answer_type(self, words: Sequence[str], view: GraphView, paths: Sequence[Sequence[PathStep]]) -> str | None:
-        """The word right after "what"/"which" when it names a role some path ends at ("which films", "what
-        year"), else None."""
+        """The word right after "what"/"which"/"who (is/are the)" when it names a role some path ends at
+        ("which films", "what year", "who are the directors"), else None."""
         for k, w in enumerate(words):
             if w in ("what", "which", "who"):
                 nxt = next((x for x in words[k + 1:] if x not in STOPWORDS), None)
@@ -346,11 +343,9 @@ class ZeroShotPlanner:
         asked: dict[int, float] = {}
         for b in back:
             near = self._naming(content, view, path[b - 1])
-            others = {i for k, st in enumerate(path) if st.prop != path[b].prop
-                      for i in self._naming(content, view, st)}
-            if any(abs(c - i) <= 3 and all(abs(c - i) <= abs(c - o) for o in others) for c in cues for i in near):
-                asked[b] = 1.0
-            elif any(j > i + 1 and near[i] & near[j] for i in near for j in near):
+            others = {i for st in path if st.prop != path[b].prop for i in self._naming(content, view, st)}
+            cued = any(abs(c - i) <= 3 and all(abs(c - i) <= abs(c - o) for o in others) for c in cues for i in near)
+            if cued or any(j > i + 1 and near[i] & near[j] for i in near for j in near):
                 asked[b] = 1.0
             elif any(j > i + 1 for i in near for j in near):
                 asked[b] = 0.0
