@@ -58,9 +58,18 @@ class Extractor(Agent):
             for span in self.rt.tag([bb.question])[0]:
                 if _names_something(span.text, bb):
                     out.mentions.append(Mention(span.text, span.start, span.end, float(span.score), "model"))
-        weight = 0.5 if out.mentions else 1.0
+        spans = list(out.mentions)
+        weight = 0.5 if spans else 1.0
         for m in self.rt.detector.run(bb.question, self.view(bb)):
-            if not any(x.text.lower() == m.text.lower() for x in out.mentions):
+            if any(x.text.lower() == m.text.lower() for x in out.mentions):
+                continue
+            # a graph label that contains the model's span and more is that span completed ("the godfather" for
+            # "godfather" in a lower-cased question): it replaces the span, with the span's confidence
+            within = [x for x in spans if m.start <= x.start and x.end <= m.end]
+            if within:
+                out.mentions = [x for x in out.mentions if x not in within]
+                out.mentions.insert(0, Mention(m.text, m.start, m.end, max(x.score for x in within), m.source, m.nodes))
+            else:
                 out.mentions.append(Mention(m.text, m.start, m.end, m.score * weight, m.source, m.nodes))
         if not out.mentions:
             out.mentions.extend(_name_guesses(bb.question))
