@@ -23,8 +23,9 @@ class QAItem:
 
 
 def read_qa(path: str | Path, qtypes: str | Path | None = None, keep_brackets: bool = False,
-            limit: int | None = None) -> list[QAItem]:
-    """Read `question<TAB>a1|a2` lines (and an optional parallel qtype file); brackets stripped by default."""
+            limit: int | None = None, lowercase: bool = False) -> list[QAItem]:
+    """Read `question<TAB>a1|a2` lines (and an optional parallel qtype file); brackets stripped by default,
+    questions lower-cased on request (as many users type them)."""
     p = Path(path)
     if not p.is_file():
         raise MissingFileError("questions file not found", path=p)
@@ -45,6 +46,8 @@ def read_qa(path: str | Path, qtypes: str | Path | None = None, keep_brackets: b
                 raise ParseError("expected question<TAB>answer1|answer2", path=p, line=n, column=len(q) + 1)
             if not keep_brackets:
                 q = _BRACKETS.sub(r"\1", q)
+            if lowercase:
+                q = q.lower()
             qtype = types[n - 1].strip() if types is not None and n - 1 < len(types) else "all"
             items.append(QAItem(q, frozenset(a.strip() for a in ans.split("|") if a.strip()), qtype))
             if limit is not None and len(items) >= limit:

@@ -78,6 +78,7 @@ def evaluate_qa_cmd(
         synonyms: bool = typer.Option(False, help="Zero-shot planning also matches words by embedding "
                                       "similarity (\"author\" ~ \"writer\"; loads the encoder)."),
         keep_brackets: bool = typer.Option(False, help="Keep MetaQA's [entity] brackets."),
+        lowercase: bool = typer.Option(False, help="Lower-case the questions (as many users type them)."),
         limit: Optional[int] = typer.Option(None, min=1),
         device: Optional[str] = typer.Option(None),
         out: Optional[Path] = typer.Option(None, "--json", help="Also write the JSON report here.")) -> None:
@@ -87,7 +88,7 @@ def evaluate_qa_cmd(
     from knowledge.errors import InputError
 
     try:
-        items = read_qa(questions, qtypes, keep_brackets=keep_brackets, limit=limit)
+        items = read_qa(questions, qtypes, keep_brackets=keep_brackets, limit=limit, lowercase=lowercase)
         cfg = _config(kg, store, endpoint, question_model, zero_shot, None, None, False, 60.0, device, synonyms)
         with Coordinator(cfg) as coord:
             report = evaluate_qa(coord, items)

@@ -10,6 +10,7 @@ from typer.testing import CliRunner
 
 from agents.config import GraphSource, KGReasonConfig
 from agents.coordinator import Coordinator
+from agents.evaluate import read_qa
 from agents.roles import Retriever
 from agents.session import Session
 from knowledge.errors import InputError
@@ -165,6 +166,10 @@ def test_cli_ask_json_and_evaluate(people: Path, tmp_path: Path) -> None:
     assert report["n"] == 2 and report["hits@1"] == 100.0 and set(report["latency_ms"]) == {"p50", "p95"}
     assert set(report) >= {"exact_match", "f1", "per_qtype", "per_hop", "questions_per_second"}
     assert report["per_hop"] == {"1-hop": {"n": 2, "hits@1": 100.0, "exact_match": 100.0, "f1": 100.0}}
+    assert [it.question for it in read_qa(qa, lowercase=True)] == ["where does bob live", "who founded acme corp"]
+    res = runner.invoke(app, ["evaluate", "qa", "--questions", str(qa), "--kg", str(people), "--zero-shot",
+                              "--lowercase", "--json", str(out)])
+    assert res.exit_code == 0 and json.loads(out.read_text())["hits@1"] == 100.0, res.output
     bad = tmp_path / "bad.txt"
     bad.write_text("no tab here\n", encoding="utf-8")
     res = runner.invoke(app, ["evaluate", "qa", "--questions", str(bad), "--kg", str(people), "--zero-shot"])
