@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from typing import Any
 
 from rdflib.term import Node
@@ -71,8 +72,15 @@ class Extractor(Agent):
                 out.mentions.insert(0, Mention(m.text, m.start, m.end, max(x.score for x in within), m.source, m.nodes))
             else:
                 out.mentions.append(Mention(m.text, m.start, m.end, m.score * weight, m.source, m.nodes))
-        if not out.mentions:
-            out.mentions.extend(_name_guesses(bb.question))
+        if not spans:  # no model span: capitalised names the graph does not hold as written (a typo) go to the
+            # linker's fuzzy match too, unless a found label covers them; one that covers found labels ("Frank
+            # Albrtson" over "Frank") is the longer name, misspelt: it takes their place and confidence
+            for g in _name_guesses(bb.question):
+                if any(m.start <= g.start and g.end <= m.end for m in out.mentions):
+                    continue
+                inside = [m for m in out.mentions if g.start <= m.start and m.end <= g.end]
+                out.mentions = [m for m in out.mentions if m not in inside]
+                out.mentions.append(replace(g, score=max([g.score] + [m.score for m in inside])))
         return out
 
 

@@ -177,10 +177,25 @@ class EntityDetector:
                     continue
                 start, end = toks[i][1], toks[i + n - 1][2]
                 score = min(1.0, 0.55 + 0.15 * n) * (0.6 if n == 1 and words[0] in STOPWORDS else 1.0)
+                if n == 1 and words[0] in relation_words(view):
+                    score *= 0.3  # "actors", "director", "year": most likely the relation, not a tag of that name
                 found.append(Mention(question[start:end], start, end, score, "dictionary", tuple(nodes)))
                 taken.update(range(i, i + n))
         found.sort(key=lambda m: (-m.score, -(m.end - m.start), m.start))
         return found[:limit]
+
+
+def relation_words(view: GraphView) -> frozenset[str]:
+    """Lower-cased words of the fact properties' names and role words, and their plurals (memoised)."""
+    key = ("relation_words",)
+    found = view.memo.get(key)
+    if found is None:
+        words: set[str] = set()
+        for p in view.fact_properties():
+            subj, obj = view.roles(p)
+            words.update(w for w in (*_name_words(p, view), *subj, *obj) if w not in STOPWORDS)
+        found = view.memo[key] = frozenset(words | {w + "s" for w in words})
+    return found  # type: ignore[return-value]
 
 
 def label_starts(view: GraphView) -> dict[str, frozenset[int]]:

@@ -74,6 +74,21 @@ def test_how_many_is_answered_with_the_count_first(coord: Coordinator) -> None:
     assert result.reply.startswith("2: Alice, Bob.")
 
 
+@pytest.mark.parametrize("facts, question, expected", [
+    # a misspelt longer name is not the shorter name it contains
+    ("Frank|works_for|Globex\nFrank Albertson|works_for|Acme Corp\n", "who does Frank Albrtson work for?",
+     {"Acme Corp"}),
+    # a word naming a relation ("actors") is the relation, even where a tag of that name exists
+    ("Heat Wave|starred_actors|Bob Stone\nAlien|has_tags|actors\nAlien|starred_actors|Sigourney Weaver\n",
+     "which actors starred in Heet Wave?", {"Bob Stone"}),
+])
+def test_zero_shot_entity_mentions(tmp_path: Path, facts: str, question: str, expected: set[str]) -> None:
+    kg = tmp_path / "kg.txt"
+    kg.write_text(facts, encoding="utf-8")
+    with Coordinator(KGReasonConfig(graph=GraphSource("files", (kg,)), question_model=None)) as c:
+        assert {a.label for a in c.run(question).answers} == expected
+
+
 def test_no_relation_named_means_no_answer(coord: Coordinator) -> None:
     result = coord.run("how tall is Alice?")  # no word names a relation of the graph: no guessed path
     assert not result.found and result.answers == [] and "no relation path" in result.reply
