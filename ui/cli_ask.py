@@ -11,6 +11,10 @@ from ui.cli import app, evaluate_app
 from ui.errors import fail
 
 
+_SYNONYMS_HELP = ('Zero-shot planning also matches words by embedding similarity ("author" ~ "writer"; '
+                  "loads the encoder).")
+
+
 def _config(kg: list[Path] | None, store: Optional[str], endpoint: Optional[str], question_model: Optional[str],
             zero_shot: bool, index: Optional[Path], rules: list[Path] | None, bundled_rules: bool,
             timeout: float, device: Optional[str], synonyms: bool = False):  # type: ignore[no-untyped-def]
@@ -39,8 +43,7 @@ def ask(question: str = typer.Argument(..., help="The question, in plain words."
         endpoint: Optional[str] = typer.Option(None, help="A SPARQL query endpoint URL."),
         question_model: Optional[str] = typer.Option(None, help="Question model folder (default: shipped)."),
         zero_shot: bool = typer.Option(False, help="Plan without a question model."),
-        synonyms: bool = typer.Option(False, help="Zero-shot planning also matches words by embedding "
-                                      "similarity (\"author\" ~ \"writer\"; loads the encoder)."),
+        synonyms: bool = typer.Option(False, help=_SYNONYMS_HELP),
         index: Optional[Path] = typer.Option(None, help="Retrieval index folder."),
         rules: Optional[list[Path]] = typer.Option(None, "--rules", help="Rules file(s) to apply first."),
         bundled_rules: bool = typer.Option(False, help="Apply the bundled movie rules."),
@@ -75,8 +78,7 @@ def evaluate_qa_cmd(
         store: Optional[str] = typer.Option(None), endpoint: Optional[str] = typer.Option(None),
         question_model: Optional[str] = typer.Option(None, help="Question model folder (default: shipped)."),
         zero_shot: bool = typer.Option(False, help="Plan without a question model."),
-        synonyms: bool = typer.Option(False, help="Zero-shot planning also matches words by embedding "
-                                      "similarity (\"author\" ~ \"writer\"; loads the encoder)."),
+        synonyms: bool = typer.Option(False, help=_SYNONYMS_HELP),
         keep_brackets: bool = typer.Option(False, help="Keep MetaQA's [entity] brackets."),
         lowercase: bool = typer.Option(False, help="Lower-case the questions (as many users type them)."),
         limit: Optional[int] = typer.Option(None, min=1),
