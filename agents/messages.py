@@ -51,11 +51,13 @@ class Answer:
     score: float
     proofs: list[tuple[Triple, ...]]
     verified: bool = True
+    #: facts tying the answer to other entities the question names (checked like the proofs)
+    conditions: list[Triple] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return {"iri": str(self.iri), "label": self.label, "score": self.score,
                 "proofs": [[[str(x) for x in t] for t in proof] for proof in self.proofs],
-                "verified": self.verified}
+                "conditions": [[str(x) for x in t] for t in self.conditions], "verified": self.verified}
 
 
 @dataclass

@@ -231,8 +231,8 @@ class Answerer(Agent):
         for a in ranking.answers:
             start = topic if a.via != "retrieved fact" else None  # a fact may touch any linked topic
             proofs = [p for p in a.proofs if proof_holds(view, p, start, a.node)]
-            if proofs:
-                answers.append(Answer(a.node, a.label, a.score, proofs))
+            if proofs and all(view.has(*t) and a.node in (t[0], t[2]) for t in a.conditions):
+                answers.append(Answer(a.node, a.label, a.score, proofs, conditions=list(a.conditions)))
         if not answers:
             return [], "I found candidate answers but none of their proofs hold in the graph."
         names = ", ".join(a.label for a in answers[: self.shown])
@@ -243,8 +243,11 @@ class Answerer(Agent):
         if ranking.reached > len(ranking.answers):
             lines.append(f"The path reaches {ranking.reached} answers; the first {len(ranking.answers)} are kept "
                          "(max_answers).")
+        if ranking.constraints:
+            lines.append("Only those tied to " + " and ".join(t.label for t in ranking.constraints) + ".")
         for a in answers[: min(3, self.shown)]:
-            chain = "; ".join(f"{view.label(s)} —{view.property_label(p)}→ {view.label(o)}" for s, p, o in a.proofs[0])
+            chain = "; ".join(f"{view.label(s)} —{view.property_label(p)}→ {view.label(o)}"
+                              for s, p, o in (*a.proofs[0], *a.conditions))
             lines.append(f"  {a.label}: {chain}")
         for t, d in list(ranking.explanations.items())[:3]:
             lines.append(f"  ({view.label(t[0])} {view.property_label(t[1])} {view.label(t[2])} by rule {d.rule})")

@@ -1,6 +1,7 @@
 """Rank answer candidates from (topic, path) plans and retrieved facts; say what is missing when none hold."""
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -38,6 +39,8 @@ class RankedAnswer:
     score: float
     proofs: list[Proof]
     via: str  # the path or "retrieved fact"
+    #: facts tying the answer to another entity the question names ("... starring Meg Ryan")
+    conditions: list[Triple] = field(default_factory=list)
 
 
 @dataclass
@@ -49,11 +52,13 @@ class RankingResult:
     missing: str | None = None
     tried: list[str] = field(default_factory=list)
     explanations: dict[Triple, Derivation] = field(default_factory=dict)
+    constraints: list[Topic] = field(default_factory=list)  # other named entities the answers were narrowed to
 
 
 class AnswerRanker:
     """Tries (topic, plan) pairs best-first (score = span x link x path confidence) and keeps the first that
-    reaches answers; retrieved facts touching a topic are the fallback. Ordering is deterministic."""
+    reaches answers, narrowed to those tied to any other entity the question names (preferring the first plan
+    such an entity narrows); retrieved facts touching a topic are the fallback. Ordering is deterministic."""
 
     def __init__(self, reasoner: PathReasoner | None = None, max_tries: int = 8, max_answers: int = 200,
                  fact_weight: float = 0.5) -> None:
@@ -68,6 +73,7 @@ class AnswerRanker:
                                               len(tp[1].steps), tp[1].label, str(tp[0].node)))
         result = RankingResult()
         first_failure: str | None = None
+        first: RankingResult | None = None  # the best plan with answers, kept while looking for a narrowed one
         for topic, plan in pairs[: self.max_tries]:
             result.tried.append(f"{topic.label}: {plan.label}")
             found = self.reasoner.run_view(view, topic.node, plan.steps)
@@ -76,11 +82,19 @@ class AnswerRanker:
                 answers = [RankedAnswer(n, view.label(n), round(score, 6), proofs, plan.label)
                            for n, proofs in found.answers.items()]
                 answers.sort(key=lambda a: (-a.score, a.label, str(a.node)))
-                result.answers, result.reached = answers[: self.max_answers], len(answers)
-                result.topic, result.plan, result.explanations = topic, plan, found.explanations
-                return result
-            if first_failure is None:
+                others = self._named_others(topic, [t for t, _ in pairs])
+                answers, narrowed_by = self._constrain(view, answers, others)
+                here = RankingResult(answers[: self.max_answers], len(answers), topic, plan, tried=result.tried,
+                                     explanations=found.explanations, constraints=narrowed_by)
+                # a question naming another entity ("... directed by X and released in 2006") is answered by the
+                # best plan whose answers that entity narrows, else by the best plan
+                if narrowed_by or not others:
+                    return here
+                first = first or here
+            elif first_failure is None:
                 first_failure = self._why(view, topic, plan.steps, found.stopped_at or 0)
+        if first is not None:
+            return first
         topics = {t.node: t for t, _ in pairs}
         fact_answers: dict[Node, RankedAnswer] = {}
         for hit in facts:
@@ -104,6 +118,33 @@ class AnswerRanker:
         return result
 
     @staticmethod
+    def _named_others(topic: Topic, topics: Sequence[Topic]) -> list[Topic]:
+        """Other linked entities the question names as a name (capitalised or a number: "... with Meg Ryan",
+        "... in 1994"), not within the topic's own mention, one per node."""
+        seen = {topic.node}
+        out = []
+        for t in topics:
+            if t.node not in seen and _NAME_LIKE.search(t.mention) and not _overlaps(t.mention, topic.mention):
+                seen.add(t.node)
+                out.append(t)
+        return out
+
+    @staticmethod
+    def _constrain(view: GraphView, answers: list[RankedAnswer],
+                   others: Sequence[Topic]) -> tuple[list[RankedAnswer], list[Topic]]:
+        """Narrow the answers to those with a fact tying them to each other named entity, where that keeps
+        some but not all of them; the tying facts become the answers' conditions."""
+        narrowed_by: list[Topic] = []
+        for other in others:
+            ties = {a.node: _tie(view, a.node, other.node) for a in answers}
+            kept = [a for a in answers if ties[a.node]]
+            if 0 < len(kept) < len(answers):
+                answers = [RankedAnswer(a.node, a.label, a.score, a.proofs, a.via, [*a.conditions, ties[a.node]])
+                           for a in kept]  # type: ignore[list-item]
+                narrowed_by.append(other)
+        return answers, narrowed_by
+
+    @staticmethod
     def _why(view: GraphView, topic: Topic, steps: Sequence[PathStep], hop: int) -> str:
         st = steps[hop]
         prop = view.property_label(st.prop)
@@ -113,3 +154,22 @@ class AnswerRanker:
             return f"{topic.label} has no '{prop}' facts"
         before = " then ".join(view.property_label(s.prop) for s in steps[:hop])
         return f"following {before} from {topic.label}, none of the entities reached has '{prop}' facts"
+
+
+_NAME_LIKE = re.compile(r"[A-Z0-9]")
+
+
+def _overlaps(a: str, b: str) -> bool:
+    a, b = a.lower(), b.lower()
+    return a in b or b in a
+
+
+def _tie(view: GraphView, a: Node, b: Node) -> Triple | None:
+    """A fact (either direction, any fact property) between two nodes of the view."""
+    a, b = view.node(a), view.node(b)
+    for p in view.fact_properties():
+        if view.has(a, p, b):
+            return (a, p, b)
+        if view.has(b, p, a):
+            return (b, p, a)
+    return None

@@ -32,6 +32,8 @@ def answers_markdown(answers: Sequence[Any], label: Labeler, max_answers: int = 
         lines.append(head)
         for proof in list(getattr(answer, "proofs", []) or [])[:max_proofs]:
             lines.append(f"  - proof: {proof_chain(proof, label)}")
+        if getattr(answer, "conditions", None):
+            lines.append(f"  - and: {proof_chain(answer.conditions, label)}")
     if len(answers) > max_answers:
         lines.append(f"- … and {len(answers) - max_answers} more")
     return "\n".join(lines)
@@ -55,7 +57,7 @@ def proof_triples(answers: Sequence[Any], max_answers: int = 8, max_proofs: int 
     """The distinct triples of the first proofs of the first answers, in order."""
     seen: dict[Triple, None] = {}
     for answer in list(answers)[:max_answers]:
-        for proof in list(getattr(answer, "proofs", []) or [])[:max_proofs]:
+        for proof in [*list(getattr(answer, "proofs", []) or [])[:max_proofs], getattr(answer, "conditions", [])]:
             for triple in proof:
                 seen.setdefault(tuple(triple), None)
     return list(seen)

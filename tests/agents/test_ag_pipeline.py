@@ -89,6 +89,14 @@ def test_zero_shot_entity_mentions(tmp_path: Path, facts: str, question: str, ex
         assert {a.label for a in c.run(question).answers} == expected
 
 
+def test_a_second_named_entity_narrows_the_answers_with_a_checked_fact(coord: Coordinator) -> None:
+    result = coord.run("who works for Acme Corp and lives in Berlin?")
+    assert [a.label for a in result.answers] == ["Bob"] and "Only those tied to Berlin" in result.reply
+    (bob,) = result.answers
+    assert [tuple(str(x).rsplit("/", 1)[-1] for x in t) for t in bob.conditions] == [("Bob", "lives_in", "Berlin")]
+    assert all(t in coord.graph.rdf for t in bob.conditions)
+
+
 def test_no_relation_named_means_no_answer(coord: Coordinator) -> None:
     result = coord.run("how tall is Alice?")  # no word names a relation of the graph: no guessed path
     assert not result.found and result.answers == [] and "no relation path" in result.reply

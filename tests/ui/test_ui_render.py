@@ -53,6 +53,16 @@ def test_answers_markdown_lists_answers_with_their_proofs_and_truncates() -> Non
     assert "other 5" not in md
 
 
+def test_conditions_are_shown_and_drawn_with_the_proofs() -> None:
+    from agents.messages import Answer as TurnAnswer
+
+    proof, condition = ((KISMET, DIRECTED, DIETERLE),), (KISMET, STARRED, DIETRICH)
+    answer = TurnAnswer(DIETERLE, "William Dieterle", 1.0, [proof], conditions=[condition])
+    assert "  - and: **Kismet** —starred actors→ **Marlene Dietrich**" in answers_markdown([answer], label)
+    assert proof_triples([answer]) == [proof[0], condition]
+    assert answer.to_dict()["conditions"] == [[str(x) for x in condition]]
+
+
 def test_trace_rows_keep_agent_action_and_ms() -> None:
     rows = trace_rows([Step("linker", "who directed Kismet", "Kismet (exact)\n", 12.345, "ok")])
     assert rows == [["linker", "who directed Kismet", "Kismet (exact)", 12.3, "ok"]]
