@@ -21,6 +21,8 @@ pytestmark = pytest.mark.skipif(not (SHIPPED_QUESTIONS / "model_card.json").is_f
 N_QUESTIONS = 40
 #: titles the question model cuts short in a lower-cased question, and the shorter titles it then finds
 TRUNCATED = ("The Affairs of Martha", "Martha", "Life Is Hot in Cracktown", "Life")
+#: people whose films (and those films' casts and years) the conjunctive questions need
+PEOPLE = ("Tom Hanks", "Clint Eastwood")
 
 
 def _slice(kb: Path, seeds: set[str], out: Path) -> Path:
@@ -37,7 +39,7 @@ def _slice(kb: Path, seeds: set[str], out: Path) -> Path:
 def movies(shared_data: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[tuple[str, set[str]]]]:
     lines = (shared_data / "metaqa" / "1-hop" / "qa_dev.txt").read_text(encoding="utf-8").splitlines()[:N_QUESTIONS]
     qa = [(re.sub(r"\[([^\]]*)\]", r"\1", q), set(a.split("|"))) for q, a in (x.split("\t") for x in lines)]
-    seeds = {m for x in lines for m in re.findall(r"\[([^\]]*)\]", x)} | {"Kismet", *TRUNCATED}
+    seeds = {m for x in lines for m in re.findall(r"\[([^\]]*)\]", x)} | {"Kismet", *TRUNCATED, *PEOPLE}
     kg = _slice(shared_data / "metaqa" / "kb.txt", seeds, tmp_path_factory.mktemp("movies") / "movies.txt")
     return kg, qa
 
@@ -114,6 +116,21 @@ def test_relation_the_question_model_was_not_trained_for_is_planned_zero_shot(co
     r = coord.run("which films were released in 1944")  # no year_to_movie label: the model's plans suit no year
     assert r.found and r.path == "inverse of release year" and "Kismet" in {a.label for a in r.answers}
     assert all(p[0][1:] == (P("release_year"), E("1944")) for a in r.answers for p in a.proofs)
+
+
+@pytest.mark.parametrize("question, expected, tied_to", [
+    ("which movies did Tom Hanks and Meg Ryan star in?", {"Joe Versus the Volcano", "You've Got Mail"},
+     {"Tom Hanks", "Meg Ryan"}),  # either one may be the topic, the other the condition
+    # the model's best path is director -> movie -> year; the plan 2006 narrows is director -> movie
+    ("which films were directed by Clint Eastwood and released in 2006?",
+     {"Flags of Our Fathers", "Letters from Iwo Jima"}, {"2006"}),
+])
+def test_a_second_named_entity_narrows_the_answers(coord: Coordinator, question: str, expected: set[str],
+                                                   tied_to: set[str]) -> None:
+    r = coord.run(question)
+    assert {a.label for a in r.answers} == expected
+    nodes = {E(x) for x in tied_to}
+    assert all(a.conditions and {a.conditions[0][0], a.conditions[0][2]} & nodes for a in r.answers)
 
 
 def test_two_hop_director_of_kismet(coord: Coordinator) -> None:
