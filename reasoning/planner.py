@@ -50,10 +50,16 @@ class PlanCandidate:
 
 
 # ------------------------------------------------------------------------------------------ path labels
-def _name_words(p: URIRef, view: GraphView) -> list[str]:
-    words = [w for w in re.split(r"[^a-z0-9]+", view.property_label(p).lower() + " " + iri_tail(p).lower()) if w]
-    joined = "".join(w for w in words if w not in ("has", "is", "in", "by", "of"))
-    return list(dict.fromkeys(words + ([joined] if joined else [])))
+def _name_words(p: URIRef, view: GraphView) -> tuple[str, ...]:
+    """Words of a property's label and IRI tail, plus them joined ("directed by" -> directed, by, directed by,
+    directedby); memoised on the view (the zero-shot planner asks for them per word and per path)."""
+    key = ("name_words", p)
+    found = view.memo.get(key)
+    if found is None:
+        words = [w for w in re.split(r"[^a-z0-9]+", view.property_label(p).lower() + " " + iri_tail(p).lower()) if w]
+        joined = "".join(w for w in words if w not in ("has", "is", "in", "by", "of"))
+        found = view.memo[key] = tuple(dict.fromkeys(words + ([joined] if joined else [])))
+    return found  # type: ignore[return-value]
 
 
 def _target_roles(view: GraphView, st: PathStep) -> tuple[str, ...]:
