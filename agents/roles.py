@@ -66,22 +66,27 @@ class Extractor(Agent):
                 continue
             # a graph label that contains the model's span and more is that span completed ("the godfather" for
             # "godfather" in a lower-cased question): it replaces the span, with the span's confidence
-            within = [x for x in spans if m.start <= x.start and x.end <= m.end]
+            within = [x for x in spans if _inside(x, m)]
             if within:
                 out.mentions = [x for x in out.mentions if x not in within]
-                out.mentions.insert(0, Mention(m.text, m.start, m.end, max(x.score for x in within), m.source, m.nodes))
+                out.mentions.insert(0, replace(m, score=max(x.score for x in within)))
             else:
-                out.mentions.append(Mention(m.text, m.start, m.end, m.score * weight, m.source, m.nodes))
+                out.mentions.append(replace(m, score=m.score * weight))
         if not spans:  # no model span: capitalised names the graph does not hold as written (a typo) go to the
             # linker's fuzzy match too, unless a found label covers them; one that covers found labels ("Frank
             # Albrtson" over "Frank") is the longer name, misspelt: it takes their place and confidence
             for g in _name_guesses(bb.question):
-                if any(m.start <= g.start and g.end <= m.end for m in out.mentions):
+                if any(_inside(g, m) for m in out.mentions):
                     continue
-                inside = [m for m in out.mentions if g.start <= m.start and m.end <= g.end]
+                inside = [m for m in out.mentions if _inside(m, g)]
                 out.mentions = [m for m in out.mentions if m not in inside]
                 out.mentions.append(replace(g, score=max([g.score] + [m.score for m in inside])))
         return out
+
+
+def _inside(inner: Mention, outer: Mention) -> bool:
+    """Whether `inner`'s span of the question lies within `outer`'s."""
+    return outer.start <= inner.start and inner.end <= outer.end
 
 
 def _names_something(text: str, bb: Blackboard) -> bool:
