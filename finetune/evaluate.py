@@ -3,19 +3,9 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Sequence
 
-from finetune.data import Question, read_ner
-from finetune.metrics import ner_scores
-
-
-def question_scores(gold: Sequence[Question], pred: Sequence) -> dict:
-    """entity_exact (char span equal), path_accuracy (top-1 path equal), both."""
-    ent = [p.mention is not None and (p.start, p.end) == (g.start, g.end) for g, p in zip(gold, pred)]
-    path = [bool(p.paths) and p.paths[0][0] == g.path for g, p in zip(gold, pred)]
-    n = max(1, len(gold))
-    return {"n": len(gold), "entity_exact": round(sum(ent) / n, 4), "path_accuracy": round(sum(path) / n, 4),
-            "both": round(sum(e and p for e, p in zip(ent, path)) / n, 4)}
+from finetune.data import read_ner
+from finetune.metrics import ner_scores, question_scores
 
 
 def evaluate_ner(model: str | Path | object | None, data: str | Path, *, limit: int | None = None,

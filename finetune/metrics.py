@@ -1,7 +1,10 @@
-"""Scores: seqeval strict IOB2 entity-level NER metrics and IOB2 repair of predictions."""
+"""Scores: seqeval strict IOB2 entity-level NER metrics, IOB2 repair of predictions, question-model accuracy."""
 from __future__ import annotations
 
-from typing import Sequence
+from typing import TYPE_CHECKING, Sequence
+
+if TYPE_CHECKING:
+    from finetune.data import Question
 
 
 def fix_iob2(tags: Sequence[str]) -> list[str]:
@@ -28,3 +31,12 @@ def ner_scores(gold: Sequence[Sequence[str]], pred: Sequence[Sequence[str]]) -> 
     micro = rep.get("micro avg", {"precision": 0.0, "recall": 0.0, "f1-score": 0.0})
     return {"precision": round(float(micro["precision"]), 4), "recall": round(float(micro["recall"]), 4),
             "f1": round(float(micro["f1-score"]), 4), "per_type": per_type, "sentences": len(gold)}
+
+
+def question_scores(gold: Sequence["Question"], pred: Sequence) -> dict:
+    """entity_exact (char span equal), path_accuracy (top-1 path equal), both."""
+    ent = [p.mention is not None and (p.start, p.end) == (g.start, g.end) for g, p in zip(gold, pred)]
+    path = [bool(p.paths) and p.paths[0][0] == g.path for g, p in zip(gold, pred)]
+    n = max(1, len(gold))
+    return {"n": len(gold), "entity_exact": round(sum(ent) / n, 4), "path_accuracy": round(sum(path) / n, 4),
+            "both": round(sum(e and p for e, p in zip(ent, path)) / n, 4)}

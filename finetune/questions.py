@@ -99,7 +99,7 @@ class QuestionTrainer:
             on_epoch_end: Callable[[dict], None] | None = None, command: str | None = None) -> QuestionTrainingRun:
         from finetune.base import base_id, resolve_base
         from finetune.cards import data_record, make_card
-        from finetune.evaluate import question_scores
+        from finetune.metrics import question_scores
 
         a = self.args
         qtypes = qtypes or _sibling_qtypes(train)
