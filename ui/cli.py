@@ -1,9 +1,12 @@
 """The `kgreason` command line: a Typer app whose verbs only fill a config and call the library.
 
-Each verb group lives in its own module (`ui/cli_*.py`) and registers itself here."""
+Each verb group lives in its own module (`ui/cli_*.py`) with its own Typer objects; this module composes them
+explicitly (no registration by import side effect)."""
 from __future__ import annotations
 
 import typer
+
+from ui import cli_ask, cli_finetune, cli_graph, cli_index, cli_serve
 
 app = typer.Typer(name="kgreason", help="Question answering over your own knowledge graph, with proofs.",
                   no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
@@ -13,10 +16,12 @@ index_app = typer.Typer(help="Build and search the retrieval index over entities
 app.add_typer(finetune_app, name="finetune")
 app.add_typer(evaluate_app, name="evaluate")
 app.add_typer(index_app, name="index")
-
-
-def _register() -> None:
-    from ui import cli_graph, cli_finetune, cli_index, cli_ask, cli_serve  # noqa: F401  (each adds its verbs)
+for _verbs in (cli_graph.app, cli_ask.app, cli_index.app, cli_serve.app):
+    app.add_typer(_verbs)  # unnamed: their commands join the top level
+finetune_app.add_typer(cli_finetune.finetune_app)
+evaluate_app.add_typer(cli_ask.evaluate_app)
+evaluate_app.add_typer(cli_finetune.evaluate_app)
+index_app.add_typer(cli_index.index_app)
 
 
 def _quiet_offline() -> None:
@@ -32,7 +37,6 @@ def _quiet_offline() -> None:
 
 def main() -> None:
     _quiet_offline()
-    _register()
     app()
 
 

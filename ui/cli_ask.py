@@ -7,8 +7,10 @@ from typing import Optional
 
 import typer
 
-from ui.cli import app, evaluate_app
 from ui.errors import fail
+
+app = typer.Typer()  # `ask`; ui/cli.py adds these commands to the top-level app
+evaluate_app = typer.Typer()  # `evaluate qa`; added to `kgreason evaluate`
 
 
 _SYNONYMS_HELP = ('Zero-shot planning also matches words by embedding similarity ("author" ~ "writer"; '

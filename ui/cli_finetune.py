@@ -9,8 +9,10 @@ from typing import List, Optional
 
 import typer
 
-from ui.cli import evaluate_app, finetune_app
 from ui.errors import fail
+
+finetune_app = typer.Typer()  # `finetune ...`; ui/cli.py adds these commands to `kgreason finetune`
+evaluate_app = typer.Typer()  # `evaluate ner|questions`; added to `kgreason evaluate`
 
 
 def _args(epochs: int, lr: Optional[float], batch_size: int, adapter: str, seed: int, max_steps: int,

@@ -7,8 +7,9 @@ from typing import TYPE_CHECKING, Optional
 
 import typer
 
-from ui.cli import app
 from ui.errors import fail
+
+app = typer.Typer()  # `load`, `stats`, `query`, `entities`; ui/cli.py adds them to the top-level app
 
 if TYPE_CHECKING:
     from knowledge.graph import KnowledgeGraph

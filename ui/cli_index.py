@@ -7,9 +7,11 @@ from typing import TYPE_CHECKING, Optional
 
 import typer
 
-from ui.cli import app, index_app
 from ui.cli_graph import open_graph
 from ui.errors import fail
+
+app = typer.Typer()  # `ingest`; ui/cli.py adds it to the top-level app
+index_app = typer.Typer()  # `index build|search`; added to `kgreason index`
 
 if TYPE_CHECKING:
     from knowledge.graph import KnowledgeGraph

@@ -7,8 +7,9 @@ from typing import Optional
 
 import typer
 
-from ui.cli import app
 from ui.errors import fail
+
+app = typer.Typer()  # `serve`; ui/cli.py adds it to the top-level app
 
 
 def is_loopback(host: str) -> bool:

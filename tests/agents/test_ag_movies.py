@@ -88,9 +88,8 @@ def test_lower_cased_questions_find_the_same_entities(coord: Coordinator, movies
 
 
 def test_cli_ask_json_proofs_exist(movies) -> None:
-    from ui.cli import _register, app
+    from ui.cli import app
 
-    _register()
     res = CliRunner().invoke(app, ["ask", "who directed Kismet", "--kg", str(movies[0]), "--json"])
     assert res.exit_code == 0, res.output
     data = json.loads(res.stdout[res.stdout.index("{"):])
@@ -148,9 +147,8 @@ def test_unknown_entity_is_not_found_with_reason(coord: Coordinator) -> None:
 
 
 def test_rule_file_syntax_error_names_file_and_line(movies, tmp_path: Path) -> None:
-    from ui.cli import _register, app
+    from ui.cli import app
 
-    _register()
     bad = tmp_path / "bad.rules"
     bad.write_text("# ok\nco_star(?a, ?b) :- starred_actors(?m, ?a), starred_actors(?m, ?b) .\n"
                    "broken(?a ?b) :- directed_by(?a, ?b) .\n", encoding="utf-8")

@@ -169,9 +169,8 @@ def test_injected_graph_is_used(people: Path) -> None:
 
 
 def test_cli_ask_json_and_evaluate(people: Path, tmp_path: Path) -> None:
-    from ui.cli import _register, app
+    from ui.cli import app
 
-    _register()
     runner = CliRunner()
     res = runner.invoke(app, ["ask", "who works for Acme Corp?", "--kg", str(people), "--zero-shot", "--json"])
     assert res.exit_code == 0, res.output

@@ -121,9 +121,8 @@ def test_ft_metaqa_qtype_errors(tmp_path):
 def test_ft_evaluate_cli_bad_data_exits_2(tmp_path, verb):
     from typer.testing import CliRunner
 
-    from ui.cli import _register, app
+    from ui.cli import app
 
-    _register()
     bad = write(tmp_path, "bad.txt", "EU B-ORG\nrejects\n" if verb == "ner" else "who directed Heat\tx\n")
     from pathlib import Path
 
@@ -137,9 +136,8 @@ def test_ft_evaluate_cli_bad_data_exits_2(tmp_path, verb):
 def test_ft_evaluate_ner_cli_bad_settings_exit_2(tmp_path, args):
     from typer.testing import CliRunner
 
-    from ui.cli import _register, app
+    from ui.cli import app
 
-    _register()
     data = write(tmp_path, "ok.txt", "EU B-ORG\nrejects O\n")
     res = CliRunner().invoke(app, ["evaluate", "ner", "--data", str(data), *args])
     assert res.exit_code == 2

@@ -90,9 +90,8 @@ def test_ft_missing_shipped_model_is_clear():
 def test_ft_cli_bad_data_exits_2(tmp_path):
     from typer.testing import CliRunner
 
-    from ui.cli import _register, app
+    from ui.cli import app
 
-    _register()
     bad = tmp_path / "bad.txt"
     bad.write_text("EU B-ORG\nrejects\n")
     res = CliRunner().invoke(app, ["finetune", "ner", "--train", str(bad), "--dev", str(bad), "--out", str(tmp_path / "o")])

@@ -7,14 +7,9 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from ui.cli import _register, app
+from ui.cli import app
 
 runner = CliRunner()
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _verbs() -> None:
-    _register()
 
 
 def test_load_into_store_then_stats_and_query(tmp_path: Path, movies_file: Path) -> None:

@@ -112,7 +112,6 @@ def test_ret_ingest_bad_file_changes_nothing(kb: Path, tmp_path: Path) -> None:
 
 def _cli(args: list[str]):  # noqa: ANN202
     from ui.cli import app
-    import ui.cli_index  # noqa: F401  (registers the verbs)
 
     return CliRunner().invoke(app, args)
 

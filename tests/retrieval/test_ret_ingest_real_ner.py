@@ -32,7 +32,6 @@ MORRISON = URIRef("http://kgreason.org/data/e/Temuera%20Morrison")
 
 def _cli(args: list[str]):  # noqa: ANN202
     from ui.cli import app
-    import ui.cli_index  # noqa: F401  (registers the verbs)
 
     return CliRunner().invoke(app, args)
 

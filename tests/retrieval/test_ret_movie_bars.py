@@ -30,7 +30,6 @@ def movie_index_cached() -> None:
 
 def _search(*args: str) -> list[dict]:
     from ui.cli import app
-    import ui.cli_index  # noqa: F401  (registers the verbs)
 
     res = CliRunner().invoke(app, ["index", "search", *args, "--json"])
     assert res.exit_code == 0, res.output

@@ -4,13 +4,12 @@ from __future__ import annotations
 import pytest
 from typer.testing import CliRunner
 
-from ui.cli import _register, app
+from ui.cli import app
 from ui.cli_serve import is_loopback, parse_auth
 
 
 @pytest.fixture(scope="module")
 def runner() -> CliRunner:
-    _register()
     return CliRunner()
 
 
