@@ -16,11 +16,11 @@ index_app = typer.Typer(help="Build and search the retrieval index over entities
 app.add_typer(finetune_app, name="finetune")
 app.add_typer(evaluate_app, name="evaluate")
 app.add_typer(index_app, name="index")
-for _verbs in (cli_graph.app, cli_ask.app, cli_index.app, cli_serve.app):
+for _verbs in (cli_graph.app, cli_index.app, cli_ask.app, cli_serve.app):
     app.add_typer(_verbs)  # unnamed: their commands join the top level
 finetune_app.add_typer(cli_finetune.finetune_app)
-evaluate_app.add_typer(cli_ask.evaluate_app)
 evaluate_app.add_typer(cli_finetune.evaluate_app)
+evaluate_app.add_typer(cli_ask.evaluate_app)
 index_app.add_typer(cli_index.index_app)
 
 
