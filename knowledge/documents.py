@@ -16,7 +16,8 @@ TEXT_SUFFIXES = (".txt", ".md", ".markdown", ".text", ".rst", "")
 _ABBREVIATIONS = frozenset("mr mrs ms dr prof sr jr st mt vs etc inc ltd co corp no fig e.g i.e u.s u.k jan feb "
                            "mar apr jun jul aug sep sept oct nov dec gen col lt sgt rev".split())
 # a sentence ends at . ! ? (plus closing quotes/brackets) followed by space and an upper-case letter, digit or quote
-_SENT_END = re.compile(r"[.!?]+[\"'\u2019\u201d)\]]*\s+(?=[\"'\u2018\u201c(\[]?[A-Z0-9\u00C0-\u024F])")
+# (linear time: a match starts only at the first mark of a run, and possessive runs never backtrack)
+_SENT_END = re.compile(r"(?<![.!?])[.!?]++[\"'\u2019\u201d)\]]*+\s++(?=[\"'\u2018\u201c(\[]?[A-Z0-9\u00C0-\u024F])")
 _SPACES = str.maketrans({"\n": " ", "\r": " ", "\t": " "})
 _HEADING = re.compile(r"^\s{0,3}(#{1,6}\s|={3,}\s*$|-{3,}\s*$|```|~~~)")
 

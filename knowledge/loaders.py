@@ -8,6 +8,7 @@ import csv
 import gzip
 import io
 import time
+import zlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -36,6 +37,8 @@ _EXTENSIONS = {".ttl": "turtle", ".nt": "nt", ".nq": "nquads", ".trig": "trig", 
                ".xml": "xml", ".jsonld": "json-ld", ".json": "json-ld", ".n3": "n3"}
 FORMATS = tuple(_FORMAT_ALIASES)
 DELIMITERS = ("|", "\t", ",")
+#: the most bytes a gzip file may expand to (a small upload must not fill the memory)
+MAX_DECOMPRESSED_BYTES = 1 << 30
 
 
 @dataclass
@@ -87,24 +90,49 @@ def detect_format(path: Path, format: str | None = None) -> str:
     return _EXTENSIONS.get(suffixes[-1], "delimited") if suffixes else "delimited"
 
 
-def read_bytes(path: Path) -> bytes:
-    """The file's bytes, gunzipped when compressed; rejects missing, empty and binary files."""
+def read_bytes(path: Path, max_bytes: int = MAX_DECOMPRESSED_BYTES) -> bytes:
+    """The file's bytes, gunzipped when compressed (at most `max_bytes` once expanded); rejects missing, empty,
+    binary and corrupt or truncated gzip files."""
     if not path.exists():
         raise MissingFileError("no such file", path)
     if path.is_dir():
         raise MissingFileError("is a folder, not a file", path)
     try:
         data = path.read_bytes()
-        if data[:2] == b"\x1f\x8b":
-            data = gzip.decompress(data)
-    except (OSError, EOFError) as exc:
-        raise MissingFileError(f"cannot read ({exc})", path) from exc
+    except OSError as exc:
+        raise MissingFileError(f"cannot read ({exc.strerror or exc})", path) from exc
+    if data[:2] == b"\x1f\x8b":
+        data = gunzip(data, path, max_bytes)
     if not data.strip():
         raise EmptyInputError("the file is empty", path)
     if b"\x00" in data[:8192]:
         line = data.count(b"\n", 0, data.index(b"\x00")) + 1
         raise EncodingError("binary file (NUL byte), not RDF or delimited text", path, line)
     return data
+
+
+def gunzip(data: bytes, path: Path, max_bytes: int = MAX_DECOMPRESSED_BYTES) -> bytes:
+    """Decompress gzip `data` in chunks, refusing more than `max_bytes` of output (a gzip bomb) and corrupt or
+    truncated streams, with an InputError naming the file."""
+    out = bytearray()
+    try:
+        with gzip.GzipFile(fileobj=io.BytesIO(data)) as stream:
+            while chunk := stream.read(1 << 20):
+                out += chunk
+                if len(out) > max_bytes:
+                    raise ParseError(f"expands to more than {_size(max_bytes)} when gunzipped; refused", path)
+    except (OSError, EOFError, zlib.error) as exc:
+        reason = "truncated" if isinstance(exc, EOFError) else "corrupt"
+        raise ParseError(f"{reason} gzip data ({' '.join(str(exc).split())})", path) from None
+    return bytes(out)
+
+
+def _size(n: int) -> str:
+    for unit in ("bytes", "KiB", "MiB", "GiB"):
+        if n < 1024 or unit == "GiB":
+            return f"{n:g} {unit}" if unit == "bytes" else f"{n:.4g} {unit}"
+        n /= 1024  # type: ignore[assignment]
+    return str(n)
 
 
 def decode_utf8(data: bytes, path: Path) -> str:

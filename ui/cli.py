@@ -36,8 +36,26 @@ def _quiet_offline() -> None:
 
 
 def main() -> None:
+    """Run the CLI; any bad input a user can cause ends in one `error:` line and exit 2, never a traceback."""
+    from finetune.errors import DataError, ModelError
+    from knowledge.errors import InputError
+    from ui.errors import fail
+
     _quiet_offline()
-    app()
+    try:
+        app(standalone_mode=True)
+    except (InputError, DataError, ModelError) as exc:
+        raise SystemExit(_exit_code(fail(_one_line(exc)))) from None
+    except (UnicodeError, OSError) as exc:  # a file the verb could not read (its name is in the message)
+        raise SystemExit(_exit_code(fail(f"{_one_line(exc)}"))) from None
+
+
+def _one_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split()) or type(exc).__name__
+
+
+def _exit_code(exit: object) -> int:
+    return int(getattr(exit, "exit_code", 2))
 
 
 if __name__ == "__main__":  # `python -m ui.cli`: run the registered app of the imported module, not __main__'s
