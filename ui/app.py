@@ -7,9 +7,11 @@ import os
 from pathlib import Path
 from typing import Any
 
-from ui.app_render import TRACE_HEADERS, answers_markdown, proof_triples, subgraph_png, trace_rows
-from ui.app_service import (DOCUMENT_SUFFIXES, GRAPH_SUFFIXES, TRAIN_SUFFIXES, ChatService, ServeOptions,
-                            StepEvent, TurnEvent)
+from gradio import Request  # a handler's `request: Request` is the caller's (gradio resolves the hint at run time)
+
+from ui.app_render import TRACE_HEADERS, answers_markdown, md_text, proof_triples, subgraph_png, trace_rows
+from ui.app_service import (DOCUMENT_SUFFIXES, GRAPH_SUFFIXES, TRAIN_SUFFIXES, ChatService, Refused,
+                            ServeOptions, StepEvent, TurnEvent)
 
 __all__ = ["ServeOptions", "ChatService", "build_app", "launch"]
 
@@ -90,7 +92,8 @@ def build_app(service: ChatService, examples: list[str] | None = None) -> Any:
                                       elem_id="graph-files")
                 doc_files = gr.File(label="Documents to ingest (plain text)", file_count="multiple",
                                     file_types=list(DOCUMENT_SUFFIXES), elem_id="doc-files")
-            graph_path = gr.Textbox(label="…or a graph file path on the server", placeholder="/path/to/graph.ttl")
+            graph_path = gr.Textbox(label="…or a graph file path in the server's data folder",
+                                    placeholder="graph.ttl", visible=service.options.data_dir is not None)
             with gr.Row():
                 load_button = gr.Button("Load graph files", variant="primary", elem_id="load-graph")
                 ingest_button = gr.Button("Ingest documents", elem_id="ingest")
@@ -124,6 +127,13 @@ def build_app(service: ChatService, examples: list[str] | None = None) -> Any:
             timer = gr.Timer(2.0)
 
         # -- handlers --------------------------------------------------------------------------------
+        def admin_only(request: Request | None) -> None:
+            """Every changing handler calls this first: the role is checked here, on the server."""
+            try:
+                service.require_admin(getattr(request, "username", None))
+            except Refused as exc:
+                raise gr.Error(str(exc)) from None
+
         def chat(message: str, history: list[dict[str, Any]] | None, state: Any):
             history = list(history or [])
             message = (message or "").strip()
@@ -131,6 +141,12 @@ def build_app(service: ChatService, examples: list[str] | None = None) -> Any:
                 yield history, gr.update(), gr.update(), gr.update(), state, ""
                 return
             state = state if state is not None else service.new_session()
+            try:
+                service.check_question(message)
+            except Refused as exc:
+                history += [{"role": "user", "content": message[:200] + "…"}, {"role": "assistant", "content": str(exc)}]
+                yield history, str(exc), [], None, state, ""
+                return
             history.append({"role": "user", "content": message})
             steps: list[str] = []
             history.append({"role": "assistant", "content": "…",
@@ -150,9 +166,10 @@ def build_app(service: ChatService, examples: list[str] | None = None) -> Any:
             history[-1] = {"role": "assistant", "content": "\n".join(steps) or "(no steps)",
                            "metadata": {"title": f"Agent steps ({len(result.trace)})", "status": "done",
                                         "duration": total / 1000.0}}
-            history.append({"role": "assistant", "content": result.reply})
+            reply = md_text(result.reply, keep_lines=True)
+            history.append({"role": "assistant", "content": reply})
             body = answers_markdown(result.answers, service.label)
-            answer_text = f"{result.reply}\n\n{body}" if body else result.reply
+            answer_text = f"{reply}\n\n{body}" if body else reply
             png = subgraph_png(proof_triples(result.answers), service.label,
                                highlight=[a.iri for a in result.answers])
             yield history, answer_text, trace_rows(result.trace), _png_image(png), state, ""
@@ -168,33 +185,42 @@ def build_app(service: ChatService, examples: list[str] | None = None) -> Any:
         def reset() -> tuple[list, str, list, None, None]:
             return [], "", [], None, None
 
-        def ask_api(question: str, conversation: str = "") -> dict:
-            """Answer one question; pass the same `conversation` id for follow-ups. Returns JSON."""
-            result = service.answer(question, conversation)
+        def ask_api(question: str, conversation: str = "", request: Request | None = None) -> dict:
+            """Answer one question; `conversation` "" starts a new conversation, and the returned
+            `conversation` id (issued by the server) asks follow-ups in it. Returns JSON."""
+            try:
+                result, key = service.answer(question or "", conversation or "",
+                                             getattr(request, "username", None))
+            except Refused as exc:
+                raise gr.Error(str(exc)) from None
             payload = turn_payload(service, result)
-            payload["conversation"] = conversation
+            payload["conversation"] = key
             return payload
 
         def summarize():
             return _graph_summary(service)
 
-        def load(files: list[str] | None, path: str):
-            paths = [str(f) for f in files or []] + ([path.strip()] if path and path.strip() else [])
-            if not paths:
-                return ("**Nothing to load:** choose graph files or give a path.", gr.update(), gr.update(),
-                        gr.update(), gr.update())
+        def load(files: list[str] | None, path: str, request: Request | None = None):
+            admin_only(request)
             from knowledge.errors import InputError
 
             try:
+                paths = [str(f) for f in files or []] + ([service.server_path(path)] if path and path.strip() else [])
+                if not paths:
+                    return ("**Nothing to load:** choose graph files or give a path.", gr.update(), gr.update(),
+                            gr.update(), gr.update())
                 report = service.load(paths)
             except InputError as exc:
                 message = _without_upload_dirs(str(exc), files or [])
                 return (f"**Load failed, graph unchanged.**\n\n`{message}`", gr.update(), gr.update(), gr.update(),
                         gr.update())
+            finally:
+                _delete_uploads(files)
             text, props, some = _graph_summary(service)
             return (f"**Loaded** {_report_text(report)}", text, props, some, None)
 
-        def ingest(files: list[str] | None):
+        def ingest(files: list[str] | None, request: Request | None = None):
+            admin_only(request)
             if not files:
                 return "**Nothing to ingest:** choose documents.", gr.update()
             from knowledge.errors import InputError
@@ -202,11 +228,14 @@ def build_app(service: ChatService, examples: list[str] | None = None) -> Any:
             try:
                 report = service.ingest([str(f) for f in files])
             except InputError as exc:
-                return f"**Ingest failed, graph unchanged.**\n\n`{exc}`", gr.update()
+                return f"**Ingest failed, graph unchanged.**\n\n`{_without_upload_dirs(str(exc), files)}`", gr.update()
+            finally:
+                _delete_uploads(files)
             return f"**Ingested** {_report_text(report)}", _graph_summary(service)[0]
 
         def start_training(kind: str, train: str | None, dev: str | None, n: float, train_q: str | None,
-                           dev_q: str | None):
+                           dev_q: str | None, request: Request | None = None):
+            admin_only(request)
             if not train or not dev:
                 return "**Choose a training file and a dev file.**"
             try:
@@ -221,7 +250,8 @@ def build_app(service: ChatService, examples: list[str] | None = None) -> Any:
             info = f"**{status.task or 'no job'}**: {status.state}. {status.message}" if status.task else ""
             return _progress_html(status.fraction), info, rows
 
-        def switch():
+        def switch(request: Request | None = None):
+            admin_only(request)
             status = service.training_status()
             if status.state != "done" or not status.model_dir:
                 return "**No finished model to switch to.**"
@@ -267,6 +297,15 @@ def _without_upload_dirs(message: str, uploads: list[Any]) -> str:
     return message
 
 
+def _delete_uploads(uploads: list[Any] | None) -> None:
+    """Remove Gradio's temporary copies of uploaded files once they have been read (not the user's files)."""
+    for upload in uploads or []:
+        try:
+            Path(str(upload)).unlink(missing_ok=True)
+        except OSError:
+            pass
+
+
 def _report_text(report: Any) -> str:
     """A load/ingest report as one readable line (file names without upload folders)."""
     data = report.to_dict() if hasattr(report, "to_dict") else {"result": str(report)}
@@ -286,8 +325,10 @@ def launch(options: ServeOptions, *, block: bool = True) -> Any:
     service = ChatService(options)
     demo = build_app(service, service.examples())  # cached examples: no graph needed yet (warm starts)
     demo.queue(default_concurrency_limit=4)
-    demo.launch(server_name=options.host, server_port=options.port, share=False, auth=options.auth,
-                max_file_size=options.max_file_size, ssr_mode=False, show_error=True,
+    access = service.access
+    demo.launch(server_name=options.host, server_port=options.port, share=False,
+                auth=access.login if access.enabled else None,
+                max_file_size=options.max_file_size, ssr_mode=False, show_error=False,
                 prevent_thread_lock=True, quiet=False, theme=_theme(), css=CSS,
                 footer_links=["api"], mcp_server=False)
     print(f"kgreason: serving on http://{options.host}:{options.port}; loading graph and models…", flush=True)

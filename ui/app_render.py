@@ -10,6 +10,19 @@ Triple = tuple[Any, Any, Any]
 Labeler = Callable[[Any], str]
 
 TRACE_HEADERS = ["agent", "input", "output", "ms", "status"]
+_MARKDOWN_SPECIALS = str.maketrans({c: "\\" + c for c in "\\`*_{}[]<>#|$~"})
+
+
+def md_text(text: Any, keep_lines: bool = False) -> str:
+    """Text (a graph label, a reply naming labels) as literal Markdown: emphasis, links, HTML and `$` math
+    stay plain characters; a label's line breaks become spaces unless `keep_lines`."""
+    text = str(text) if keep_lines else " ".join(str(text).split())
+    return text.translate(_MARKDOWN_SPECIALS)
+
+
+def plot_text(text: Any) -> str:
+    """A graph label for a matplotlib picture: `$` is escaped so no label is parsed as mathtext."""
+    return str(text).replace("$", "\\$")
 
 
 def proof_chain(proof: Sequence[Triple], label: Labeler) -> str:
@@ -18,7 +31,7 @@ def proof_chain(proof: Sequence[Triple], label: Labeler) -> str:
         return ""
     parts: list[str] = []
     for s, p, o in proof:
-        line = f"**{label(s)}** —{label(p)}→ **{label(o)}**"
+        line = f"**{md_text(label(s))}** —{md_text(label(p))}→ **{md_text(label(o))}**"
         parts.append(line)
     return " ; ".join(parts)
 
@@ -28,7 +41,7 @@ def answers_markdown(answers: Sequence[Any], label: Labeler, max_answers: int = 
     lines: list[str] = []
     for answer in list(answers)[:max_answers]:
         score = getattr(answer, "score", None)
-        head = f"- **{answer.label}**" + (f" (score {score:.2f})" if isinstance(score, (int, float)) else "")
+        head = f"- **{md_text(answer.label)}**" + (f" (score {score:.2f})" if isinstance(score, (int, float)) else "")
         lines.append(head)
         for proof in list(getattr(answer, "proofs", []) or [])[:max_proofs]:
             lines.append(f"  - proof: {proof_chain(proof, label)}")
@@ -76,7 +89,7 @@ def subgraph_png(triples: Sequence[Triple], label: Labeler, highlight: Iterable[
 
     graph = nx.MultiDiGraph()
     for s, p, o in triples:
-        graph.add_edge(s, o, label=label(p))
+        graph.add_edge(s, o, label=plot_text(label(p)))
     marked = set(highlight)
     pos = nx.spring_layout(graph, seed=0, k=1.2 / max(1, len(graph)) ** 0.5)
     fig = Figure(figsize=(width, height), dpi=100)
@@ -87,7 +100,7 @@ def subgraph_png(triples: Sequence[Triple], label: Labeler, highlight: Iterable[
     nx.draw_networkx_nodes(graph, pos, ax=ax, node_color=colours, node_size=900, edgecolors="#335")
     nx.draw_networkx_edges(graph, pos, ax=ax, arrows=True, arrowsize=14, node_size=900, edge_color="#556")
     nx.draw_networkx_labels(graph, pos, ax=ax, font_size=8,
-                            labels={n: textwrap.fill(label(n), 18) for n in graph.nodes})
+                            labels={n: plot_text(textwrap.fill(label(n), 18)) for n in graph.nodes})
     edge_labels = {(s, o): d["label"] for s, o, d in graph.edges(data=True)}
     nx.draw_networkx_edge_labels(graph, pos, ax=ax, edge_labels=edge_labels, font_size=7, font_color="#a33")
     fig.tight_layout()

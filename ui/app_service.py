@@ -23,6 +23,11 @@ GRAPH_SUFFIXES = (".ttl", ".nt", ".nq", ".trig", ".n3", ".rdf", ".owl", ".xml", 
                   ".txt", ".tsv", ".csv", ".gz")
 DOCUMENT_SUFFIXES = (".txt", ".md", ".text")
 TRAIN_SUFFIXES = (".txt", ".conll", ".tsv", ".jsonl", ".csv")
+MAX_QUESTION_CHARS = 1000  # the longest question the server reads (the page's box has the same limit)
+
+
+class Refused(Exception):
+    """A request the server turns down; its message is safe to show to the client."""
 
 
 @dataclass(frozen=True)
@@ -38,6 +43,8 @@ class ServeOptions:
     max_file_size: str = "50mb"
     cache: str | None = None
     index: bool = True  # open or build the retrieval index in the background after warm-up
+    auth_file: str | None = None  # user:password:role lines (agents.auth)
+    data_dir: str | None = None  # the only folder the server-path box may read from
 
 
 @dataclass(frozen=True)
@@ -73,6 +80,33 @@ class ChatService:
         self._warm_done = threading.Event()  # ... and finished (questions wait for it, not for agent timeouts)
         cache = Path(options.cache) / "index" if options.cache else None
         self._index_job = IndexJob(self._use_index, cache_dir=cache)
+        self._access: Any = None
+
+    # -- who may do what -------------------------------------------------------------------------------
+    @property
+    def access(self) -> Any:
+        """The server's accounts (agents.auth.AccessPolicy): --auth-file, --auth (one admin), or none."""
+        if self._access is None:
+            from agents.auth import AccessPolicy
+
+            if self.options.auth_file:
+                self._access = AccessPolicy.from_file(self.options.auth_file)
+            elif self.options.auth:
+                self._access = AccessPolicy.single_admin(*self.options.auth)
+            else:
+                self._access = AccessPolicy()
+        return self._access
+
+    def require_admin(self, user: str | None) -> None:
+        """Refuse unless `user` may change the graph or the models (checked on the server for every change)."""
+        if not self.access.may_change(user):
+            raise Refused("refused: only admins may load graphs, ingest documents, train or switch models")
+
+    def server_path(self, given: str) -> str:
+        """A path typed in the page, allowed only inside --data-dir (InputError otherwise)."""
+        from agents.auth import resolve_data_path
+
+        return str(resolve_data_path(self.options.data_dir, given))
 
     # -- the library ------------------------------------------------------------------------------
     def config(self) -> Any:
@@ -158,7 +192,8 @@ class ChatService:
 
     # -- questions ---------------------------------------------------------------------------------
     def ask(self, question: str, session: Any) -> Iterator[StepEvent | TurnEvent]:
-        """Answer `question`, yielding each agent step as it finishes, then the turn."""
+        """Answer `question`, yielding each agent step as it finishes, then the turn (Refused when too long)."""
+        self.check_question(question)
         events: queue.Queue[Any] = queue.Queue()
         done = object()
         box: dict[str, Any] = {}
@@ -182,23 +217,38 @@ class ChatService:
             raise box["error"]
         yield TurnEvent(box["result"])
 
-    def answer(self, question: str, conversation: str = "") -> Any:
-        """Blocking ask; `conversation` names a server-side session for follow-ups ('' = none)."""
-        session = self._conversation(conversation) if conversation else self.new_session()
+    @staticmethod
+    def check_question(question: str) -> None:
+        """Refused for questions longer than MAX_QUESTION_CHARS (checked on the server, whatever the page allows)."""
+        if len(question) > MAX_QUESTION_CHARS:
+            raise Refused(f"refused: questions are at most {MAX_QUESTION_CHARS:,} characters "
+                          f"(this one has {len(question):,})")
+
+    def answer(self, question: str, conversation: str = "", user: str | None = None) -> tuple[Any, str]:
+        """Blocking ask in a server-side conversation: '' starts a new one; returns (turn, conversation id).
+
+        Ids are issued by the server and belong to the user who started them; others get Refused."""
+        key, session = self._conversation(conversation, user)
         result = None
         for event in self.ask(question, session):
             if isinstance(event, TurnEvent):
                 result = event.result
-        return result
+        return result, key
 
-    def _conversation(self, key: str) -> Any:
+    def _conversation(self, key: str, user: str | None) -> tuple[str, Any]:
+        import secrets
+
         with self._conv_lock:
-            if key not in self._conversations:
-                self._conversations[key] = self.new_session()
+            if not key:
+                key = secrets.token_urlsafe(16)
+                self._conversations[key] = (user, self.new_session())
                 while len(self._conversations) > self._max_conversations:
                     self._conversations.popitem(last=False)
+            owner_session = self._conversations.get(key)
+            if owner_session is None or owner_session[0] != user:
+                raise Refused("unknown or expired conversation id; pass \"\" to start a new conversation")
             self._conversations.move_to_end(key)
-            return self._conversations[key]
+            return key, owner_session[1]
 
     # -- the graph -----------------------------------------------------------------------------------
     def load(self, paths: Sequence[str], format: str | None = None) -> Any:

@@ -1,4 +1,5 @@
-"""`kgreason serve`: the Gradio chat on a loopback port (other hosts only behind --auth)."""
+"""`kgreason serve`: the Gradio chat on a loopback port (other hosts only behind --auth-file or --auth);
+`kgreason hash-password` for the auth file."""
 from __future__ import annotations
 
 import ipaddress
@@ -39,7 +40,13 @@ def serve(
     endpoint: Optional[str] = typer.Option(None, "--endpoint", help="A SPARQL query endpoint URL to use."),
     host: str = typer.Option("127.0.0.1", "--host", help="Interface to bind; non-loopback needs --auth."),
     port: int = typer.Option(7860, "--port", min=0, max=65535),
-    auth: Optional[str] = typer.Option(None, "--auth", help="USER:PASS required to open the app."),
+    auth: Optional[str] = typer.Option(None, "--auth", help="USER:PASS of a single admin (visible in `ps`: "
+                                       "prefer --auth-file)."),
+    auth_file: Optional[Path] = typer.Option(None, "--auth-file", help="Accounts, one user:password:role a line "
+                                             "(admin or reader; passwords from `kgreason hash-password`); "
+                                             "must not be readable by group or others."),
+    data_dir: Optional[Path] = typer.Option(None, "--data-dir", help="The only folder whose files admins may "
+                                            "load by server path (without it the path box is off)."),
     max_file_size: str = typer.Option("50mb", "--max-file-size", help="Largest upload accepted, e.g. 50mb."),
     cache: Optional[Path] = typer.Option(None, "--cache", help="Folder for indexes (default: per graph)."),
     index: bool = typer.Option(True, "--index/--no-index",
@@ -50,8 +57,19 @@ def serve(
         credentials = parse_auth(auth)
     except ValueError as exc:
         raise fail(str(exc)) from None
-    if not is_loopback(host) and credentials is None:
-        raise fail(f"refusing to bind {host!r} without --auth USER:PASS (only loopback is open without it)")
+    if credentials is not None and auth_file is not None:
+        raise fail("give --auth or --auth-file, not both")
+    if credentials is not None:
+        typer.secho("warning: --auth shows the password to anyone who can list processes (ps); "
+                    "prefer --auth-file", err=True, fg=typer.colors.YELLOW)
+    if auth_file is not None:
+        from agents.auth import AccessPolicy
+
+        AccessPolicy.from_file(auth_file)  # bad files fail here, naming file:line (InputError -> exit 2)
+    if not is_loopback(host) and credentials is None and auth_file is None:
+        raise fail(f"refusing to bind {host!r} without --auth-file or --auth (only loopback is open without them)")
+    if data_dir is not None and not data_dir.is_dir():
+        raise fail(f"{data_dir}: --data-dir is not a folder")
     if sum(x is not None and x != [] for x in (kg, store, endpoint)) > 1:
         raise fail("give at most one of --kg, --store, --endpoint")
     for path in kg or []:
@@ -64,7 +82,9 @@ def serve(
 
     options = ServeOptions(kg=[str(p) for p in kg or []], store=str(store) if store else None, endpoint=endpoint,
                            host=host, port=port, auth=credentials, max_file_size=max_file_size,
-                           cache=str(cache) if cache else None, index=index)
+                           cache=str(cache) if cache else None, index=index,
+                           auth_file=str(auth_file) if auth_file else None,
+                           data_dir=str(data_dir) if data_dir else None)
     try:
         launch(options)
     except Exception as exc:  # noqa: BLE001  (input errors carry file:line)
@@ -73,3 +93,19 @@ def serve(
         if isinstance(exc, InputError):
             raise fail(str(exc)) from None
         raise
+
+
+@app.command("hash-password")
+def hash_password_verb(
+    password_stdin: bool = typer.Option(False, "--stdin", help="Read the password from the first line of stdin."),
+) -> None:
+    """Print an scrypt hash of a password, for the password field of a --auth-file line."""
+    import sys
+
+    from agents.auth import hash_password
+
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+    typer.echo(hash_password(password))

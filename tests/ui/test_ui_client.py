@@ -39,7 +39,17 @@ def test_not_found_says_why(client) -> None:  # type: ignore[no-untyped-def]
 
 
 def test_follow_up_uses_the_conversation(client) -> None:  # type: ignore[no-untyped-def]
-    first = client.predict("who directed Kismet", "conv-follow-up", api_name="/ask")
+    first = client.predict("who directed Kismet", "", api_name="/ask")
     assert [a["label"] for a in first["answers"]] == ["William Dieterle"]
-    second = client.predict("what language is it in", "conv-follow-up", api_name="/ask")
+    conversation = first["conversation"]  # issued by the server
+    assert len(conversation) >= 16
+    second = client.predict("what language is it in", conversation, api_name="/ask")
     assert "English" in {a["label"] for a in second["answers"]}
+    assert second["conversation"] == conversation
+
+
+def test_client_chosen_conversation_ids_are_refused(client) -> None:  # type: ignore[no-untyped-def]
+    from gradio_client.exceptions import AppError
+
+    with pytest.raises(AppError, match="unknown or expired conversation"):
+        client.predict("who directed Kismet", "conv-42", api_name="/ask")
