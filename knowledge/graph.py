@@ -11,19 +11,17 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote
 
 import rdflib
 from rdflib import OWL, RDF, RDFS, Literal, URIRef
-from rdflib.term import BNode, Node, Variable
+from rdflib.term import Node, Variable
 
 from knowledge.errors import QueryError, UpdateRefused
 from knowledge.labels import LABEL_PREDICATES, VOCABULARY_TYPES, LabelIndex
 from knowledge.loaders import LoadReport, parse_files
 from knowledge.namespaces import DEFAULT_NS, KGO
 from knowledge.stores import StoreBackend, get_backend
-
-Triple = tuple[Node, Node, Node]
+from knowledge.terms import Triple, iri_tail  # noqa: F401  (iri_tail: re-exported)
 
 
 @dataclass
@@ -344,15 +342,3 @@ def _as_node(value: object) -> Node:
     if isinstance(value, (str, int, float, bool)):
         return Literal(value)
     raise QueryError(f"cannot bind {value!r}: give an rdflib term or a str/int/float/bool", "<query>")
-
-
-def iri_tail(node: Node) -> str:
-    """Readable last segment of an IRI (`.../e/Gr%C3%A9goire_Colin` -> `Grégoire_Colin`)."""
-    if isinstance(node, BNode):
-        return f"_:{node}"
-    text = str(node)
-    for sep in ("#", "/"):
-        if sep in text.rstrip(sep):
-            text = text.rstrip(sep).rsplit(sep, 1)[1]
-            break
-    return unquote(text)

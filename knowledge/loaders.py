@@ -19,8 +19,8 @@ from rdflib.term import BNode, Literal, Node, URIRef
 
 from knowledge.errors import EmptyInputError, EncodingError, InputError, MissingFileError, ParseError
 from knowledge.namespaces import DEFAULT_NS, entity_iri, property_iri, relation_label
+from knowledge.terms import Triple
 
-Triple = tuple[Node, Node, Node]
 
 #: canonical format name -> accepted spellings
 _FORMAT_ALIASES: dict[str, tuple[str, ...]] = {

@@ -18,8 +18,7 @@ from knowledge.demo import demo_graph_path, ontology_path
 from knowledge.loaders import decode_utf8, parse_delimited, parse_rdf, read_bytes
 from knowledge.namespaces import DEFAULT_NS
 from knowledge.stores import _to_ox
-
-Triple = tuple[Node, Node, Node]
+from knowledge.terms import Triple
 
 
 @dataclass

@@ -16,8 +16,7 @@ from rdflib.graph import DATASET_DEFAULT_GRAPH_ID
 from rdflib.term import BNode, Literal, Node, URIRef, Variable
 
 from knowledge.errors import BackendError
-
-Triple = tuple[Node, Node, Node]
+from knowledge.terms import Triple
 
 
 @runtime_checkable

@@ -8,7 +8,6 @@ import re
 import threading
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from urllib.parse import unquote
 
 import rdflib
 from rdflib import OWL, RDF, RDFS, Literal, URIRef
@@ -17,8 +16,8 @@ from rdflib.term import Node
 
 from knowledge.graph import gc_paused
 from knowledge.namespaces import KGO
+from knowledge.terms import Triple, iri_tail  # noqa: F401  (re-exported to reasoning/agents)
 
-Triple = tuple[Node, URIRef, Node]
 
 LABEL_PROPS = (RDFS.label, SKOS.prefLabel, SDO.name, FOAF.name)
 _LABEL_SET = frozenset(LABEL_PROPS)
@@ -61,12 +60,6 @@ def normalize(text: str) -> str:
 
 def tokens(text: str) -> list[str]:
     return _TOKEN.findall(text.lower())
-
-
-def iri_tail(node: Node) -> str:
-    text = str(node)
-    tail = re.split(r"[/#]", text.rstrip("/#"))[-1] if isinstance(node, URIRef) else text
-    return unquote(tail)
 
 
 def role_key(word: str) -> str:

@@ -4,9 +4,11 @@ from __future__ import annotations
 import io
 import textwrap
 from collections.abc import Callable, Iterable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-Triple = tuple[Any, Any, Any]
+if TYPE_CHECKING:
+    from agents.messages import Triple
+
 Labeler = Callable[[Any], str]
 
 TRACE_HEADERS = ["agent", "input", "output", "ms", "status"]
