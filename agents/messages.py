@@ -1,6 +1,7 @@
 """Typed messages the agents exchange on the blackboard, and what a turn returns."""
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -50,14 +51,18 @@ class Answer:
     label: str
     score: float
     proofs: list[tuple[Triple, ...]]
-    verified: bool = True
     #: facts tying the answer to other entities the question names (checked like the proofs)
     conditions: list[Triple] = field(default_factory=list)
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self, name: Callable[[Node], str] = str) -> dict[str, Any]:
+        """JSON-ready; `name` writes each term of the proofs and conditions (default: its IRI)."""
         return {"iri": str(self.iri), "label": self.label, "score": self.score,
-                "proofs": [[[str(x) for x in t] for t in proof] for proof in self.proofs],
-                "conditions": [[str(x) for x in t] for t in self.conditions], "verified": self.verified}
+                "proofs": [_terms(proof, name) for proof in self.proofs],
+                "conditions": _terms(self.conditions, name)}
+
+
+def _terms(triples: Iterable[Triple], name: Callable[[Node], str]) -> list[list[str]]:
+    return [[name(x) for x in t] for t in triples]
 
 
 @dataclass
@@ -67,6 +72,10 @@ class StepRecord:
     output_summary: str
     ms: float
     status: str  # "ok" | "error" | "timeout" | "skipped"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"agent": self.agent, "input_summary": self.input_summary, "output_summary": self.output_summary,
+                "ms": self.ms, "status": self.status}
 
 
 @dataclass
@@ -99,10 +108,11 @@ class TurnResult:
     derivations: dict[Triple, Derivation] = field(default_factory=dict)
     ms: float = 0.0
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self, name: Callable[[Node], str] = str) -> dict[str, Any]:
+        """The one serialisation of a finished turn (CLI `--json`); `name` writes the terms of proofs,
+        conditions and derivations (default: IRIs; the chat passes the graph's labels)."""
         return {"question": self.question, "found": self.found, "reply": self.reply, "topic": self.topic,
-                "path": self.path, "answers": [a.to_dict() for a in self.answers],
-                "derivations": [{"triple": [str(x) for x in t], "rule": d.rule,
-                                 "premises": [[str(x) for x in p] for p in d.premises]}
+                "path": self.path, "answers": [a.to_dict(name) for a in self.answers],
+                "derivations": [{"triple": [name(x) for x in t], "rule": d.rule, "premises": _terms(d.premises, name)}
                                 for t, d in self.derivations.items()],
-                "trace": [vars(s) for s in self.trace], "ms": round(self.ms, 3)}
+                "trace": [s.to_dict() for s in self.trace], "ms": round(self.ms, 3)}
