@@ -72,21 +72,21 @@ def _decode(path: Path) -> str:
     try:
         raw = path.read_bytes()
     except OSError as exc:
-        raise DataError(path, 0, f"cannot read file ({exc.strerror})") from None
+        raise DataError(f"cannot read file ({exc.strerror})", path, 0) from None
     try:
         return raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         line = raw.count(b"\n", 0, exc.start) + 1
         col = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1
-        raise DataError(path, line, f"not UTF-8 (byte 0x{raw[exc.start]:02x})", col) from None
+        raise DataError(f"not UTF-8 (byte 0x{raw[exc.start]:02x})", path, line, col) from None
 
 
 def _check_tag(path: Path, line: int, tag: str, labels: Sequence[str] | None, col: int | None = None) -> None:
     if not _TAG.match(tag):
         hint = " (IOBES/BILOU are not supported; use IOB2)" if tag[:2] in ("E-", "S-", "L-", "U-") else ""
-        raise DataError(path, line, f"malformed tag {tag!r}: expected O, B-TYPE or I-TYPE{hint}", col)
+        raise DataError(f"malformed tag {tag!r}: expected O, B-TYPE or I-TYPE{hint}", path, line, col)
     if labels is not None and tag not in labels:
-        raise DataError(path, line, f"unknown tag {tag!r} (known: {', '.join(labels)})", col)
+        raise DataError(f"unknown tag {tag!r} (known: {', '.join(labels)})", path, line, col)
 
 
 def _starts_wrongly(prev: str, tag: str) -> bool:
@@ -104,8 +104,8 @@ def _normalise(path: Path, sents: list[NerSentence], lines: list[list[int]], sch
         for i, tag in enumerate(s.tags):
             if _starts_wrongly(prev, tag):
                 if found == "iob2" and not repair:
-                    raise DataError(path, ls[i], f"tag {tag!r} follows {prev!r}: an IOB2 entity must start "
-                                    "with B- (pass repair=True / --repair to fix)")
+                    raise DataError(f"tag {tag!r} follows {prev!r}: an IOB2 entity must start "
+                                    "with B- (pass repair=True / --repair to fix)", path, ls[i])
                 s.tags[i] = "B-" + tag[2:]
                 fixed += found == "iob2"
             prev = tag
@@ -143,11 +143,11 @@ def read_conll(path: str | Path, *, scheme: str = "auto", repair: bool = False,
                 doc += 1
             continue
         if len(cols) < 2:
-            raise DataError(path, lineno, f"expected a token and a tag, found {len(cols)} column(s)")
+            raise DataError(f"expected a token and a tag, found {len(cols)} column(s)", path, lineno)
         if ncols is None:
             ncols = len(cols)
         elif len(cols) != ncols:
-            raise DataError(path, lineno, f"expected {ncols} columns like the first token line, found {len(cols)}")
+            raise DataError(f"expected {ncols} columns like the first token line, found {len(cols)}", path, lineno)
         col = len(line) - len(line.lstrip()) + line.strip().rfind(cols[-1]) + 1
         _check_tag(path, lineno, cols[-1], None, col)
         seen_tokens = True
@@ -172,14 +172,14 @@ def read_jsonl(path: str | Path, *, scheme: str = "auto", repair: bool = False,
         try:
             obj = json.loads(line)
         except json.JSONDecodeError as exc:
-            raise DataError(path, lineno, f"invalid JSON: {exc.msg}", exc.colno) from None
+            raise DataError(f"invalid JSON: {exc.msg}", path, lineno, exc.colno) from None
         if not isinstance(obj, dict) or not isinstance(obj.get("tokens"), list) or not isinstance(obj.get("tags"), list):
-            raise DataError(path, lineno, 'expected an object with "tokens" and "tags" lists')
+            raise DataError('expected an object with "tokens" and "tags" lists', path, lineno)
         toks, tags = obj["tokens"], obj["tags"]
         if not all(isinstance(x, str) and x.strip() for x in toks + tags):
-            raise DataError(path, lineno, "tokens and tags must be non-empty strings")
+            raise DataError("tokens and tags must be non-empty strings", path, lineno)
         if len(toks) != len(tags):
-            raise DataError(path, lineno, f"{len(toks)} tokens but {len(tags)} tags")
+            raise DataError(f"{len(toks)} tokens but {len(tags)} tags", path, lineno)
         if not toks:
             continue
         for t in tags:
@@ -194,7 +194,7 @@ def _corpus(path: Path, sents: list[NerSentence], lines: list[list[int]], scheme
             labels: Sequence[str] | None, empty: str) -> NerCorpus:
     """The readers' common end: refuse an empty file, convert/check the tagging scheme, check the label set."""
     if not sents:
-        raise DataError(path, 1, empty)
+        raise DataError(empty, path, 1)
     found, fixed = _normalise(path, sents, lines, scheme, repair)
     if labels is not None:
         for s, ls in zip(sents, lines):
@@ -214,15 +214,15 @@ def parse_bracketed(path: str | Path, lineno: int, q: str) -> tuple[str, int, in
     """`what did [X] do` -> ("what did X do", start, end)."""
     opens, closes = q.count("["), q.count("]")
     if opens == 0 or closes == 0:
-        raise DataError(path, lineno, "no [bracketed] topic entity in the question", 1)
+        raise DataError("no [bracketed] topic entity in the question", path, lineno, 1)
     if opens > 1 or closes > 1:
-        raise DataError(path, lineno, "more than one [bracketed] entity in the question", q.find("[", q.find("[") + 1) + 1
+        raise DataError("more than one [bracketed] entity in the question", path, lineno, q.find("[", q.find("[") + 1) + 1
                         if opens > 1 else q.find("]", q.find("]") + 1) + 1)
     s, e = q.index("["), q.index("]")
     if e < s:
-        raise DataError(path, lineno, "']' before '['", e + 1)
+        raise DataError("']' before '['", path, lineno, e + 1)
     if not q[s + 1:e].strip():
-        raise DataError(path, lineno, "empty [] entity", s + 1)
+        raise DataError("empty [] entity", path, lineno, s + 1)
     text = q[:s] + q[s + 1:e] + q[e + 1:]
     return text, s, e - 1
 
@@ -232,7 +232,7 @@ def read_questions(path: str | Path, qtypes: str | Path | None = None) -> list[Q
     path = Path(path)
     rows = [(n, ln) for n, ln in enumerate(_decode(path).splitlines(), 1) if ln.strip()]
     if not rows:
-        raise DataError(path, 1, "empty file: no questions")
+        raise DataError("empty file: no questions", path, 1)
     out = []
     for lineno, line in rows:
         q, _, ans = line.partition("\t")
@@ -244,11 +244,11 @@ def read_questions(path: str | Path, qtypes: str | Path | None = None) -> list[Q
         while labels and not labels[-1]:
             labels.pop()
         if len(labels) != len(out):
-            raise DataError(qpath, min(len(labels), len(out)) + 1,
-                            f"{len(labels)} path labels but {path} has {len(out)} questions")
+            raise DataError(f"{len(labels)} path labels but {path} has {len(out)} questions", qpath,
+                            min(len(labels), len(out)) + 1)
         for n, (qu, lab) in enumerate(zip(out, labels), 1):
             if not lab or any(c.isspace() for c in lab):
-                raise DataError(qpath, n, f"bad path label {lab!r}")
+                raise DataError(f"bad path label {lab!r}", qpath, n)
             qu.path = lab
     return out
 

@@ -7,7 +7,7 @@ from typing import Optional
 
 import typer
 
-from ui.errors import fail
+from ui.errors import USER_ERRORS, fail
 
 app = typer.Typer()  # `ask`; ui/cli.py adds these commands to the top-level app
 evaluate_app = typer.Typer()  # `evaluate qa`; added to `kgreason evaluate`
@@ -54,7 +54,6 @@ def ask(question: str = typer.Argument(..., help="The question, in plain words."
         as_json: bool = typer.Option(False, "--json", help="Print answers, proofs and trace as JSON.")) -> None:
     """Answer a question over the graph, with proofs."""
     from agents.coordinator import Coordinator
-    from knowledge.errors import InputError
 
     try:
         cfg = _config(kg, store, endpoint, question_model, zero_shot, index, rules, bundled_rules, timeout, device,
@@ -62,8 +61,8 @@ def ask(question: str = typer.Argument(..., help="The question, in plain words."
         with Coordinator(cfg) as coord:
             coord.warm_up()
             result = coord.run(question)
-    except InputError as exc:
-        raise fail(str(exc))
+    except USER_ERRORS as exc:
+        raise fail(str(exc)) from None
     if as_json:
         typer.echo(json.dumps(result.to_dict(), indent=2, ensure_ascii=False))
     else:
@@ -89,15 +88,14 @@ def evaluate_qa_cmd(
     """Hits@1, exact match, F1, questions/s and latency of the whole pipeline."""
     from agents.coordinator import Coordinator
     from agents.evaluate import evaluate_qa, read_qa
-    from knowledge.errors import InputError
 
     try:
         items = read_qa(questions, qtypes, keep_brackets=keep_brackets, limit=limit, lowercase=lowercase)
         cfg = _config(kg, store, endpoint, question_model, zero_shot, None, None, False, 60.0, device, synonyms)
         with Coordinator(cfg) as coord:
             report = evaluate_qa(coord, items)
-    except InputError as exc:
-        raise fail(str(exc))
+    except USER_ERRORS as exc:
+        raise fail(str(exc)) from None
     text = json.dumps(report, indent=2)
     typer.echo(text)
     if out is not None:

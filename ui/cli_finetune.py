@@ -9,7 +9,7 @@ from typing import List, Optional
 
 import typer
 
-from ui.errors import fail
+from ui.errors import USER_ERRORS, fail
 
 finetune_app = typer.Typer()  # `finetune ...`; ui/cli.py adds these commands to `kgreason finetune`
 evaluate_app = typer.Typer()  # `evaluate ner|questions`; added to `kgreason evaluate`
@@ -31,11 +31,9 @@ def _args(epochs: int, lr: Optional[float], batch_size: int, adapter: str, seed:
 
 
 def _guard(fn):
-    from finetune.errors import DataError, ModelError
-
     try:
         return fn()
-    except (DataError, ModelError, FileNotFoundError) as exc:
+    except (*USER_ERRORS, FileNotFoundError) as exc:
         raise fail(str(exc)) from None
 
 

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Optional
 import typer
 
 from ui.cli_graph import open_graph
-from ui.errors import fail
+from ui.errors import USER_ERRORS, fail
 
 app = typer.Typer()  # `ingest`; ui/cli.py adds it to the top-level app
 index_app = typer.Typer()  # `index build|search`; added to `kgreason index`
@@ -118,10 +118,7 @@ def ingest(files: list[Path] = typer.Argument(..., help="UTF-8 text or Markdown 
     """Read documents: passages and the entities NER finds in them go into the graph (use --store to keep
     them) and the passages into the retrieval index."""
     from agents.ingest import DocumentIngestor
-    from finetune.errors import DataError, ModelError
     from finetune.ner import NER_PROFILES, NerTagger
-    from knowledge.errors import InputError
-
     from knowledge.retrieval import cache_folder, graph_fingerprint
 
     if ner_profile not in NER_PROFILES:
@@ -136,7 +133,7 @@ def ingest(files: list[Path] = typer.Argument(..., help="UTF-8 text or Markdown 
             fp = graph_fingerprint(graph)
             index.folder = cache_folder(fp)
             index.save(fingerprint=fp)
-    except (InputError, DataError, ModelError) as exc:
+    except USER_ERRORS as exc:
         raise fail(str(exc)) from exc
     finally:
         graph.close()

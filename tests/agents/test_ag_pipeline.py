@@ -211,3 +211,12 @@ def test_reply_warns_when_a_name_merges_several_things(tmp_path: Path) -> None:
     assert {a.label for a in merged.answers} == {"Oregon", "Illinois"}
     assert "Springfield has 2 values of has mayor (Quimby, Smith)" in merged.reply
     assert single.found and [a.label for a in single.answers] == ["Mayor3"] and "Note:" not in single.reply
+
+
+def test_cli_ask_unusable_question_model_exits_2(people: Path, tmp_path: Path) -> None:
+    from ui.cli import app
+
+    res = CliRunner().invoke(app, ["ask", "who works for Acme Corp?", "--kg", str(people),
+                                   "--question-model", str(tmp_path)])
+    assert res.exit_code == 2, res.output  # an escaped ModelError would exit 1 with a traceback
+    assert "no question model at" in res.output

@@ -20,7 +20,7 @@ def raises_at(fn, path, line, needle, col=None):
     assert str(e.value).startswith(where), str(e.value)
     assert needle in str(e.value) and e.value.line == line and e.value.path == str(path)
     if col is not None:
-        assert e.value.col == col
+        assert e.value.column == col
     return e.value
 
 
@@ -78,7 +78,7 @@ def test_ft_non_utf8_anywhere(tmp_path, name):
     good = "EU B-ORG\n" if name.endswith(".txt") else '{"tokens": ["EU"], "tags": ["B-ORG"]}\n'
     p = write(tmp_path, name, good.encode() * 2 + b"ab\xe9\n")
     err = raises_at(read_ner, p, 3, "not UTF-8 (byte 0xe9)", col=3)
-    assert err.col == 3
+    assert err.column == 3
 
 
 @pytest.mark.parametrize("line,needle,col", [
