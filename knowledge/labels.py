@@ -17,13 +17,39 @@ LABEL_PREDICATES: tuple[URIRef, ...] = (RDFS.label, SKOS.prefLabel, SDO.name, FO
 VOCABULARY_TYPES: frozenset[URIRef] = frozenset({RDF.Property, OWL.ObjectProperty, OWL.DatatypeProperty,
                                                  OWL.AnnotationProperty, RDFS.Class, OWL.Class})
 _NON_WORD = re.compile(r"[\W_]+", re.UNICODE)
+#: a lower-case letter or digit followed by a capital, or a capital run followed by a capitalised word
+_CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
+_WORD_SPAN = re.compile(r"[^\W_]+", re.UNICODE)
 
 
 def normalise(text: str) -> str:
-    """Compare-key of a name: accents dropped (NFKD), case folded, punctuation and extra spaces removed."""
+    """Compare-key of a name whatever its naming convention: accents dropped (NFKD), case folded, underscores,
+    punctuation and extra spaces removed ("Alan_PULIDO", "alan pulido", "Alán Pulido" -> "alan pulido")."""
     decomposed = unicodedata.normalize("NFKD", text)
     stripped = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
     return " ".join(_NON_WORD.sub(" ", stripped.casefold()).split())
+
+
+def split_camel(text: str) -> str:
+    """camelCase / PascalCase words taken apart ("placeOfBirth" -> "place Of Birth", "HTMLParser" -> "HTML Parser")."""
+    return _CAMEL.sub(" ", text)
+
+
+def name_keys(text: str) -> tuple[str, ...]:
+    """Every normalised key a name is found under: as written and, when it has camelCase, split into words."""
+    plain = normalise(text)
+    split = normalise(split_camel(text))
+    return (plain,) if split == plain else (plain, split)
+
+
+def word_spans(text: str) -> list[tuple[str, int, int]]:
+    """The words of `text` as (normalised key, start, end), split at underscores and punctuation as names are."""
+    out = []
+    for m in _WORD_SPAN.finditer(text):
+        key = normalise(m.group())
+        if key:
+            out.append((key, m.start(), m.end()))
+    return out
 
 
 @dataclass(frozen=True)
@@ -35,7 +61,8 @@ class LabelEntry:
 
 
 class LabelIndex:
-    """Exact and normalised lookups over labels, and the list of keys a fuzzy matcher searches."""
+    """Exact and normalised lookups over labels (every naming convention: `name_keys`), partial names (a
+    first name or surname: "Ann" -> "Ann Lee"), and the list of keys a fuzzy matcher searches."""
 
     def __init__(self, pairs: Iterable[tuple[URIRef, str]]) -> None:
         self._exact: dict[str, list[URIRef]] = {}
@@ -45,13 +72,17 @@ class LabelIndex:
             bucket = self._exact.setdefault(label, [])
             if iri not in bucket:
                 bucket.append(iri)
-                self._norm.setdefault(normalise(label), []).append(LabelEntry(iri, label))
+                for key in name_keys(label):
+                    if key:
+                        self._norm.setdefault(key, []).append(LabelEntry(iri, label))
             self._label_of.setdefault(iri, label)
         self._keys: list[str] | None = None
+        self._words: dict[str, list[str]] | None = None
 
     @classmethod
     def from_graph(cls, graph: rdflib.Graph) -> "LabelIndex":
-        """Index every labelled resource of `graph` that is not a property or class."""
+        """Index every labelled resource of `graph` that is not a property or class (resources without a label
+        are found through the adjacency view, by their IRI's local name)."""
         vocab: set[URIRef] = set()
         for vt in VOCABULARY_TYPES:
             vocab.update(s for s in graph.subjects(RDF.type, vt) if isinstance(s, URIRef))
@@ -79,12 +110,35 @@ class LabelIndex:
         return list(self._exact.get(name, ()))
 
     def normalised(self, name: str) -> list[LabelEntry]:
-        """Resources whose label has the same normalised key as `name`."""
-        return list(self._norm.get(normalise(name), ()))
+        """Resources whose label has a normalised key of `name` (any naming convention, case, accents)."""
+        out: list[LabelEntry] = []
+        for key in name_keys(name):
+            out.extend(e for e in self._norm.get(key, ()) if e not in out)
+        return out
 
     def entries(self, key: str) -> list[LabelEntry]:
         """Resources under one normalised key."""
         return list(self._norm.get(key, ()))
+
+    def partial(self, name: str) -> list[LabelEntry]:
+        """Resources whose label has the words of `name` as a whole-word run but is longer ("Ann" -> "Ann Lee",
+        "pulido" -> "Alan_PULIDO"), best first: the run at the start, then shorter labels."""
+        key = normalise(name)
+        if not key:
+            return []
+        if self._words is None:
+            words: dict[str, list[str]] = {}
+            for k in self._norm:
+                for w in set(k.split(" ")):
+                    words.setdefault(w, []).append(k)
+            self._words = words
+        first = key.split(" ")[0]
+        hits = [k for k in self._words.get(first, ()) if k != key and f" {key} " in f" {k} "]
+        hits.sort(key=lambda k: (not k.startswith(key + " "), len(k), k))
+        out: list[LabelEntry] = []
+        for k in hits:
+            out.extend(e for e in self._norm[k] if e not in out)
+        return out
 
     @property
     def keys(self) -> list[str]:

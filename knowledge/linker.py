@@ -19,6 +19,7 @@ if TYPE_CHECKING:
 #: score given to each kind of match (fuzzy scores are scaled into [0, FUZZY_MAX])
 EXACT_SCORE = 1.0
 NORMALISED_SCORE = 0.95
+PARTIAL_SCORE = 0.85  # a unique partial name ("Ann" for "Ann Lee"); shared by several: 0.8
 FUZZY_MAX = 0.9
 
 
@@ -29,7 +30,7 @@ class Candidate:
     iri: URIRef
     label: str
     score: float
-    method: str  # "exact" | "normalised" | "fuzzy" | a fallback's name
+    method: str  # "exact" | "normalised" | "partial" | "fuzzy" | a fallback's name
 
 
 @dataclass
@@ -63,8 +64,9 @@ Fallback = Callable[[str, int], list[Candidate]]
 class EntityLinker:
     """Link mentions to entities of a KnowledgeGraph.
 
-    Order: exact label -> normalised label (case, accents, punctuation, spaces) -> rapidfuzz over normalised
-    labels (score >= `fuzzy_cutoff`). Lower stages fill the list up to `k`; every entity sharing the best
+    Order: exact label -> normalised label (case, accents, underscores, punctuation, camelCase, spaces) ->
+    partial name (a first name or surname of a longer label) -> rapidfuzz over normalised labels (score >=
+    `fuzzy_cutoff`). Lower stages fill the list up to `k`; every entity sharing the best
     exact/normalised label is returned, even past `k`. When nothing matches, `fallback` (or `index`, a
     KnowledgeIndex searched for kind "entity") is asked."""
 
@@ -93,6 +95,10 @@ class EntityLinker:
             push(iri, text, EXACT_SCORE, "exact")
         for entry in labels.normalised(text):
             push(entry.iri, entry.label, NORMALISED_SCORE, "normalised")
+        if not result.candidates:
+            partial = labels.partial(text)[:k]
+            for entry in partial:
+                push(entry.iri, entry.label, PARTIAL_SCORE if len(partial) == 1 else PARTIAL_SCORE - 0.05, "partial")
         if len(result.candidates) < k:
             self._fuzzy(labels, text, k, push)
         if not result.candidates:

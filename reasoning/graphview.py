@@ -15,6 +15,7 @@ from rdflib.namespace import FOAF, SDO, SKOS
 from rdflib.term import Node
 
 from knowledge.graph import gc_paused
+from knowledge.labels import name_keys
 from knowledge.namespaces import KGO
 from knowledge.terms import Triple, iri_tail  # noqa: F401  (re-exported to reasoning/agents)
 
@@ -23,7 +24,6 @@ LABEL_PROPS = (RDFS.label, SKOS.prefLabel, SDO.name, FOAF.name)
 _LABEL_SET = frozenset(LABEL_PROPS)
 #: Namespaces whose properties describe the schema or documents, not facts worth walking.
 SCHEMA_NAMESPACES = (str(RDF), str(RDFS), str(OWL), str(SKOS), str(KGO), "http://www.w3.org/2002/07/owl#")
-_TOKEN = re.compile(r"\w+|[^\w\s]", re.UNICODE)
 
 
 def as_rdf(graph: object) -> rdflib.Graph:
@@ -53,15 +53,6 @@ def iter_triples(rdf: rdflib.Graph) -> Iterator[Triple]:
         yield from rdf.triples((None, None, None))  # type: ignore[misc]
 
 
-def normalize(text: str) -> str:
-    """Case- and spacing-insensitive key for label lookup: lower-cased word/punctuation tokens."""
-    return " ".join(_TOKEN.findall(text.lower()))
-
-
-def tokens(text: str) -> list[str]:
-    return _TOKEN.findall(text.lower())
-
-
 def role_key(word: str) -> str:
     """Canonical role word: lower-case alphanumerics, trailing plural 's' removed ("tags" == "tag")."""
     key = re.sub(r"[^a-z0-9]", "", word.lower())
@@ -82,7 +73,7 @@ class GraphView:
     out: dict[URIRef, dict[Node, list[Node]]] = field(default_factory=dict)
     inc: dict[URIRef, dict[Node, list[Node]]] = field(default_factory=dict)
     labels: dict[Node, str] = field(default_factory=dict)
-    by_label: dict[str, list[Node]] = field(default_factory=dict)
+    by_label: dict[str, list[Node]] = field(default_factory=dict)  # normalised name key -> nodes
     subject_roles: dict[URIRef, tuple[str, ...]] = field(default_factory=dict)
     object_roles: dict[URIRef, tuple[str, ...]] = field(default_factory=dict)
     triples_count: int = 0
@@ -147,14 +138,23 @@ class GraphView:
         self.triples_count += n
 
     def _index_labels(self) -> None:
-        by_label = self.by_label
-        for node, text in self.labels.items():
-            key = normalize(text)
-            bucket = by_label.get(key)
-            if bucket is None:
-                by_label[key] = [node]
-            else:
-                bucket.append(node)
+        """`by_label`: every normalised key of every label (`knowledge.labels.name_keys`: case, accents,
+        underscores, punctuation, camelCase); a resource without a label under its IRI's local name."""
+        by_label, labels, props = self.by_label, self.labels, self.out
+        classes = self.inc.get(RDF.type, {})
+        named = [(node, text) for node, text in labels.items()]
+        named += [(node, iri_tail(node)) for node in self._nodes
+                  if isinstance(node, URIRef) and node not in labels and node not in props
+                  and node not in classes and not is_schema_property(node)]
+        for node, text in named:
+            for key in name_keys(text):
+                if not key:
+                    continue
+                bucket = by_label.get(key)
+                if bucket is None:
+                    by_label[key] = [node]
+                elif node not in bucket:
+                    bucket.append(node)
 
     def add_triples(self, triples: Iterable[Triple]) -> None:
         """Add derived triples to the view (the graph itself is not touched)."""

@@ -11,11 +11,12 @@ from itertools import pairwise
 
 import numpy as np
 import simplemma
-from rapidfuzz import fuzz
+from rapidfuzz import fuzz, process
 from rdflib import URIRef
 from rdflib.term import Node
 
-from reasoning.graphview import GraphView, iri_tail, normalize, role_key
+from knowledge.labels import name_keys, word_spans
+from reasoning.graphview import GraphView, iri_tail, role_key
 from reasoning.paths import PathStep
 
 STOPWORDS = frozenset(
@@ -35,7 +36,7 @@ class Mention:
     start: int
     end: int
     score: float
-    source: str  # "model" | "dictionary" | "context"
+    source: str  # "model" | "dictionary" | "partial" | "fuzzy" | "guess" | "context"
     nodes: tuple[Node, ...] = ()
 
 
@@ -157,14 +158,32 @@ def _steps_for_label(label: str, view: GraphView) -> tuple[PathStep, ...] | None
 
 
 # ------------------------------------------------------------------------------------------ mentions
-class EntityDetector:
-    """Longest-match dictionary of the graph's labels over the question's word tokens."""
+def _span_score(n: int) -> float:
+    """Confidence of a mention from its length in words (a longer label match is less likely chance)."""
+    return min(1.0, 0.55 + 0.15 * n)
 
-    def __init__(self, max_tokens: int = 12) -> None:
+
+class EntityDetector:
+    """Mentions of graph entities in a question, whatever the case and naming convention of either: the
+    question's word n-grams looked up (longest first) in the view's normalised label index (`by_label`), no
+    capital letters needed. When that finds no name (only relation words, or nothing), also partial names (a first name or
+    surname naming one or a few longer labels: "ann" -> "Ann Lee") and typos (rapidfuzz ratio of a span to the
+    label keys, at least `fuzzy_cutoff`)."""
+
+    def __init__(self, max_tokens: int = 12, fuzzy_cutoff: float = 88.0, max_partial: int = 3) -> None:
         self.max_tokens = max_tokens
+        self.fuzzy_cutoff = fuzzy_cutoff
+        self.max_partial = max_partial
 
     def run(self, question: str, view: GraphView, limit: int = 3) -> list[Mention]:
-        toks = [(m.group().lower(), m.start(), m.end()) for m in _WORD.finditer(question)]
+        toks = word_spans(question)
+        found = self._exact(question, toks, view)
+        if not any(m.score >= _span_score(1) for m in found):  # no name found but relation words, or none
+            found = _best_spans(found + self._near(question, toks, view, found))
+        found.sort(key=lambda m: (-m.score, -(m.end - m.start), m.start))
+        return found[:limit]
+
+    def _exact(self, question: str, toks: Sequence[tuple[str, int, int]], view: GraphView) -> list[Mention]:
         starts = label_starts(view)
         found: list[Mention] = []
         taken: set[int] = set()
@@ -176,19 +195,84 @@ class EntityDetector:
                 if any(j in taken for j in range(i, i + n)):
                     continue
                 words = [t[0] for t in toks[i:i + n]]
-                if all(w in STOPWORDS or not w.isalnum() for w in words):
+                if all(w in STOPWORDS for w in words):
                     continue
                 nodes = [x for x in view.by_label.get(" ".join(words), ()) if x not in view.out]
                 if not nodes:
                     continue
                 start, end = toks[i][1], toks[i + n - 1][2]
-                score = min(1.0, 0.55 + 0.15 * n) * (0.6 if n == 1 and words[0] in STOPWORDS else 1.0)
+                score = _span_score(n) * (0.6 if n == 1 and words[0] in STOPWORDS else 1.0)
                 if n == 1 and words[0] in relation_words(view):
                     score *= 0.3  # "actors", "director", "year": most likely the relation, not a tag of that name
                 found.append(Mention(question[start:end], start, end, score, "dictionary", tuple(nodes)))
                 taken.update(range(i, i + n))
-        found.sort(key=lambda m: (-m.score, -(m.end - m.start), m.start))
-        return found[:limit]
+        return found
+
+    def _near(self, question: str, toks: Sequence[tuple[str, int, int]], view: GraphView,
+              found: Sequence[Mention]) -> list[Mention]:
+        """Partial-name and fuzzy mentions over spans of up to four words that start and end with a content
+        word (not a stopword nor a word of a relation's name)."""
+        rel = relation_words(view)
+        content = [w not in STOPWORDS and w not in rel and not w.isdigit() for w, _, _ in toks]
+        out: list[Mention] = []
+        words = label_words(view)
+        keys = label_keys(view)
+        for n in range(min(4, len(toks)), 0, -1):
+            for i in range(len(toks) - n + 1):
+                if not (content[i] and content[i + n - 1]):
+                    continue
+                key = " ".join(t[0] for t in toks[i:i + n])
+                start, end = toks[i][1], toks[i + n - 1][2]
+                if any(m.start <= start and end <= m.end for m in found):
+                    continue
+                partial = [k for k in words.get(toks[i][0], ()) if k != key and f" {key} " in f" {k} "]
+                if 0 < len(partial) <= self.max_partial:
+                    partial.sort(key=lambda k: (not k.startswith(key + " "), len(k), k))
+                    nodes = tuple(x for k in partial for x in view.by_label[k] if x not in view.out)
+                    if nodes:
+                        score = 0.5 * _span_score(n) * (1.0 if len(partial) == 1 else 0.8)
+                        out.append(Mention(question[start:end], start, end, score, "partial", nodes))
+                if len(key) < 5:
+                    continue
+                hit = process.extractOne(key, keys, scorer=fuzz.ratio, score_cutoff=self.fuzzy_cutoff)
+                if hit is not None and hit[0] != key:
+                    nodes = tuple(x for x in view.by_label[hit[0]] if x not in view.out)
+                    if nodes:
+                        score = 0.9 * _span_score(len(hit[0].split(" "))) * hit[1] / 100.0
+                        out.append(Mention(question[start:end], start, end, score, "fuzzy", nodes))
+        return out
+
+
+def _best_spans(mentions: Sequence[Mention]) -> list[Mention]:
+    """Best-scored mentions first, each dropping the lower-scored ones its span overlaps."""
+    kept: list[Mention] = []
+    for m in sorted(mentions, key=lambda m: (-m.score, -(m.end - m.start), m.start)):
+        if not any(m.start < k.end and k.start < m.end for k in kept):
+            kept.append(m)
+    return kept
+
+
+def label_words(view: GraphView) -> dict[str, list[str]]:
+    """Each word of the label keys -> the keys holding it (memoised on the view; for partial names)."""
+    key = ("label_words",)
+    found = view.memo.get(key)
+    if found is None:
+        words: dict[str, list[str]] = {}
+        for text in view.by_label:
+            for w in set(text.split(" ")):
+                if w not in STOPWORDS:
+                    words.setdefault(w, []).append(text)
+        found = view.memo[key] = words
+    return found  # type: ignore[return-value]
+
+
+def label_keys(view: GraphView) -> list[str]:
+    """The view's normalised label keys as a list (memoised; what fuzzy matching searches)."""
+    key = ("label_keys",)
+    found = view.memo.get(key)
+    if found is None:
+        found = view.memo[key] = list(view.by_label)
+    return found  # type: ignore[return-value]
 
 
 def relation_words(view: GraphView) -> frozenset[str]:
@@ -218,8 +302,12 @@ def label_starts(view: GraphView) -> dict[str, frozenset[int]]:
 
 
 def lookup_label(text: str, view: GraphView) -> tuple[Node, ...]:
-    """Nodes whose label equals `text` (case/spacing-insensitive)."""
-    return tuple(view.by_label.get(normalize(text), ()))
+    """Nodes with a label equal to `text` under any of its normalised keys (case, accents, underscores,
+    punctuation, camelCase)."""
+    out: list[Node] = []
+    for key in name_keys(text):
+        out.extend(n for n in view.by_label.get(key, ()) if n not in out)
+    return tuple(out)
 
 
 # ------------------------------------------------------------------------------------------ zero-shot

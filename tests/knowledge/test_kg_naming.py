@@ -1,0 +1,107 @@
+"""Linking names written in any convention (underscores, ALL-CAPS surnames, camelCase, IRI local names,
+percent-encoding, accents), from questions in any case, with or without underscores, with typos or partial names."""
+from __future__ import annotations
+
+import pytest
+import rdflib
+from rdflib import RDFS, Literal, URIRef
+
+from knowledge.labels import LabelIndex, name_keys, normalise, word_spans
+from knowledge.terms import iri_tail
+from knowledge.linker import EntityLinker
+from reasoning.graphview import GraphView
+from reasoning.planner import EntityDetector, lookup_label
+
+EX = "http://example.org/people/"
+LABELLED = {"alan": "Alan_PULIDO", "maria": "maria_victoria_al_pozzo_della_cisterna", "ann": "Ann Lee",
+            "camel": "JohnSmithJr", "accent": "Zoë Ångström", "lamp": "Lamp"}
+
+
+def people_graph() -> rdflib.Graph:
+    g = rdflib.Graph()
+    knows = URIRef(EX + "knows")
+    for key, label in LABELLED.items():
+        g.add((URIRef(EX + key), RDFS.label, Literal(label)))
+        g.add((URIRef(EX + key), knows, URIRef(EX + "alan")))
+    # no label at all: found by the IRI's percent-decoded local name
+    g.add((URIRef(EX + "Jos%C3%A9_Mar%C3%ADa"), knows, URIRef(EX + "alan")))
+    g.add((URIRef(EX + "bobTheBuilder"), knows, URIRef(EX + "ann")))
+    return g
+
+
+class _KG:
+    """The slice of KnowledgeGraph the linker reads."""
+
+    def __init__(self, g: rdflib.Graph) -> None:
+        self._labels = LabelIndex.from_graph(g)
+
+    def labels(self) -> LabelIndex:
+        return self._labels
+
+
+@pytest.mark.parametrize("name, key", [
+    ("Alan_PULIDO", "alan pulido"), ("alan pulido", "alan pulido"), ("ALAN-PULIDO", "alan pulido"),
+    ("maria_victoria_al_pozzo_della_cisterna", "maria victoria al pozzo della cisterna"),
+    ("Zoë Ångström", "zoe angstrom"), ("  Grégoire   COLIN! ", "gregoire colin"),
+])
+def test_normalise_reads_every_convention_alike(name: str, key: str) -> None:
+    assert normalise(name) == key
+
+
+def test_camel_case_gets_a_split_key_and_iri_names_are_decoded() -> None:
+    assert name_keys("placeOfBirth") == ("placeofbirth", "place of birth")
+    assert name_keys("HTMLParser") == ("htmlparser", "html parser")
+    assert name_keys("Ann Lee") == ("ann lee",)
+    assert iri_tail(URIRef(EX + "Jos%C3%A9_Mar%C3%ADa")) == "José_María"
+    assert name_keys(iri_tail(URIRef("http://ex.org/onto#birthPlace"))) == ("birthplace", "birth place")
+    assert [w for w, _, _ in word_spans("who is alan_pulido's club?")] == ["who", "is", "alan", "pulido", "s", "club"]
+
+
+@pytest.mark.parametrize("mention, label", [
+    ("Alan_PULIDO", "Alan_PULIDO"), ("alan pulido", "Alan_PULIDO"), ("ALAN PULIDO", "Alan_PULIDO"),
+    ("Maria Victoria al Pozzo della Cisterna", "maria_victoria_al_pozzo_della_cisterna"),
+    ("john smith jr", "JohnSmithJr"), ("johnsmithjr", "JohnSmithJr"), ("zoe angstrom", "Zoë Ångström"),
+])
+def test_linker_finds_names_in_any_convention(mention: str, label: str) -> None:
+    res = EntityLinker(_KG(people_graph())).run(mention)  # type: ignore[arg-type]
+    assert res.best is not None and res.best.label == label and res.best.score >= 0.95
+
+
+def test_linker_partial_names_typos_and_refusals() -> None:
+    linker = EntityLinker(_KG(people_graph()))  # type: ignore[arg-type]
+    res = linker.run("Ann")
+    assert res.best.label == "Ann Lee" and res.best.method == "partial" and res.best.score < 0.95
+    assert linker.run("pulido").best.label == "Alan_PULIDO"
+    res = linker.run("alan pulldo")
+    assert res.best.label == "Alan_PULIDO" and res.best.method == "fuzzy"
+    assert linker.run("qqqzzzxxx").candidates == []
+
+
+@pytest.mark.parametrize("question, node", [
+    ("what is the nationality of Alan_PULIDO ?", "alan"),
+    ("what is the nationality of alan pulido", "alan"),
+    ("WHAT IS THE NATIONALITY OF ALAN PULIDO", "alan"),
+    ("maria_victoria_al_pozzo_della_cisterna 's darling", "maria"),
+    ("who is maria victoria al pozzo della cisterna married to", "maria"),
+    ("who does jose maria know", "Jos%C3%A9_Mar%C3%ADa"),  # unlabelled IRI, percent-encoded, accents
+    ("who does José_María know", "Jos%C3%A9_Mar%C3%ADa"),
+    ("whom does bob the builder know", "bobTheBuilder"),  # unlabelled camelCase IRI
+    ("where does zoe angstrom live", "accent"),
+])
+def test_detector_needs_no_capitals_or_underscores(question: str, node: str) -> None:
+    found = EntityDetector().run(question, GraphView.build(people_graph()))
+    assert found and found[0].nodes == (URIRef(EX + node),), found
+
+
+def test_detector_typos_and_partial_names_only_when_no_name_is_found() -> None:
+    view = GraphView.build(people_graph())
+    found = EntityDetector().run("what club does alan pulldo play for", view)
+    assert found[0].source == "fuzzy" and found[0].nodes == (URIRef(EX + "alan"),)
+    found = EntityDetector().run("where does ann work", view)
+    assert found[0].source == "partial" and found[0].nodes == (URIRef(EX + "ann"),)
+    # a full name found: no partial or fuzzy guesses besides it
+    found = EntityDetector().run("does ann lee know alan pulido", view)
+    assert {m.source for m in found} == {"dictionary"}
+    # nothing close to any name: nothing found, not a guess
+    assert EntityDetector().run("what is the capital of freedonia", view) == []
+    assert lookup_label("ALAN pulido", view) == (URIRef(EX + "alan"),)
