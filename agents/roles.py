@@ -10,8 +10,9 @@ from rdflib.term import Node
 from agents.messages import Answer, Blackboard, Extraction, Links, Plans, Retrieval
 from agents.runtime import Runtime
 from agents.session import Session
-from reasoning.graphview import GraphView, Triple
+from reasoning.graphview import GraphView
 from reasoning.planner import STOPWORDS, Mention, PlanCandidate, lookup_label, plan_fits, steps_for_label
+from reasoning.proofs import conditions_hold, proof_holds
 from reasoning.ranking import FactHit, RankingResult, Topic
 
 
@@ -236,7 +237,7 @@ class Answerer(Agent):
         for a in ranking.answers:
             start = topic if a.via != "retrieved fact" else None  # a fact may touch any linked topic
             proofs = [p for p in a.proofs if proof_holds(view, p, start, a.node)]
-            if proofs and all(view.has(*t) and a.node in (t[0], t[2]) for t in a.conditions):
+            if proofs and conditions_hold(view, a.conditions, a.node):
                 answers.append(Answer(a.node, a.label, a.score, proofs, conditions=list(a.conditions)))
         if not answers:
             return [], "I found candidate answers but none of their proofs hold in the graph."
@@ -286,21 +287,3 @@ def merged_note(view: GraphView, node: Node) -> str | None:
             return (f"  Note: {view.label(node)} has {len(values)} values of {view.property_label(p)} ({shown}); "
                     "the name may stand for several things whose facts are merged here, so the answers may mix them.")
     return None
-
-
-def proof_holds(view: GraphView, proof: tuple[Triple, ...], start: Node | None, end: Node) -> bool:
-    """A proof holds when every triple is in the graph (or was derived by a rule or closure) according to
-    the view and the triples form a chain from `start` (the topic; any node when None) to `end`."""
-    if not proof:
-        return False
-    cur = end
-    for s, p, o in reversed(proof):
-        if not view.has(s, p, o):
-            return False
-        if o is cur or o == cur:
-            cur = s
-        elif s is cur or s == cur:
-            cur = o
-        else:
-            return False
-    return start is None or cur is start or cur == start
