@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from typing import Any
 
@@ -24,13 +24,13 @@ class Coordinator:
         self.config = config or KGReasonConfig()
         self.runtime = runtime or Runtime(self.config, graph)
         rt = self.runtime
-        self.stages: list[list[tuple[Agent, str]]] = [
-            [(Extractor(rt), "extraction")],
-            [(Linker(rt), "links"), (Retriever(rt), "retrieval")],
-            [(Planner(rt), "plans")],
-            [(Reasoner(rt), "ranking")],
-            [(Answerer(rt), "answers")],
-        ]
+        self.stages: list[list[Agent]] = check_stages([
+            [Extractor(rt)],
+            [Linker(rt), Retriever(rt)],
+            [Planner(rt)],
+            [Reasoner(rt)],
+            [Answerer(rt)],
+        ])
         self._pool: ThreadPoolExecutor | None = None
 
     @property
@@ -106,11 +106,10 @@ class Coordinator:
             # blocking steps (models, indexes, remote stores) go to the pool under the timeout; in-memory
             # steps run here, concurrently with them, without a thread hand-off
             pooled = {agent.name: self._executor().submit(self._timed, agent.step, bb)
-                      for agent, _ in stage if agent.blocking(bb)}
-            records = {agent.name: self._inline(agent, field, bb) for agent, field in stage
-                       if agent.name not in pooled}
-            for agent, field in stage:
-                record = records.get(agent.name) or self._collect(agent, field, pooled[agent.name], bb)
+                      for agent in stage if agent.blocking(bb)}
+            records = {agent.name: self._step(agent, bb) for agent in stage if agent.name not in pooled}
+            for agent in stage:
+                record = records.get(agent.name) or self._step(agent, bb, pooled[agent.name])
                 trace.append(record)
                 if on_step is not None:
                     on_step(record)
@@ -136,60 +135,37 @@ class Coordinator:
         out = fn(bb)
         return out, (time.perf_counter() - t) * 1000
 
-    def _inline(self, agent: Agent, field: str, bb: Blackboard) -> StepRecord:
-        summary_in = _summarise_input(agent.name, bb)
+    def _step(self, agent: Agent, bb: Blackboard, pooled: Future | None = None) -> StepRecord:
+        """Run `agent` here, or wait for its `pooled` run under the timeout; store its output and record the
+        step. A failing or late agent leaves a note and its field empty: it degrades the turn, never crashes it."""
+        summary_in = agent.summarise_input(bb)
         try:
-            out, ms = self._timed(agent.step, bb)
-        except Exception as exc:  # an agent's failure degrades the turn, never crashes it
+            out, ms = self._timed(agent.step, bb) if pooled is None else pooled.result(self.config.agent_timeout_s)
+        except Exception as exc:  # noqa: BLE001
+            if pooled is not None and isinstance(exc, FutureTimeout):
+                bb.notes.append(f"the {agent.name} took longer than {self.config.agent_timeout_s:g} s and was skipped")
+                return StepRecord(agent.name, summary_in, "timeout", self.config.agent_timeout_s * 1000, "timeout")
             bb.notes.append(f"the {agent.name} failed ({type(exc).__name__}: {exc})")
             return StepRecord(agent.name, summary_in, f"{type(exc).__name__}: {exc}", 0.0, "error")
-        self._store(field, out, bb)
-        return StepRecord(agent.name, summary_in, _summarise_output(field, out), round(ms, 3), "ok")
-
-    @staticmethod
-    def _store(field: str, out: Any, bb: Blackboard) -> None:
-        if field == "answers":
-            bb.answers, bb.reply = out
-        else:
-            setattr(bb, field, out)
-
-    def _collect(self, agent: Agent, field: str, fut: Any, bb: Blackboard) -> StepRecord:
-        summary_in = _summarise_input(agent.name, bb)
-        try:
-            out, ms = fut.result(timeout=self.config.agent_timeout_s)
-        except FutureTimeout:
-            bb.notes.append(f"the {agent.name} took longer than {self.config.agent_timeout_s:g} s and was skipped")
-            return StepRecord(agent.name, summary_in, "timeout", self.config.agent_timeout_s * 1000, "timeout")
-        except Exception as exc:  # an agent's failure degrades the turn, never crashes it
-            bb.notes.append(f"the {agent.name} failed ({type(exc).__name__}: {exc})")
-            return StepRecord(agent.name, summary_in, f"{type(exc).__name__}: {exc}", 0.0, "error")
-        self._store(field, out, bb)
-        return StepRecord(agent.name, summary_in, _summarise_output(field, out), round(ms, 3), "ok")
+        agent.store(bb, out)
+        return StepRecord(agent.name, summary_in, agent.summarise(out), round(ms, 3), "ok")
 
 
-def _summarise_input(agent: str, bb: Blackboard) -> str:
-    if agent in ("extractor", "retriever"):
-        return bb.question[:120]
-    if agent == "linker":
-        return f"{len(bb.extraction.mentions) if bb.extraction else 0} mentions"
-    if agent == "planner":
-        return f"{len(bb.links.topics) if bb.links else 0} topics"
-    if agent == "reasoner":
-        return f"{len(bb.plans.pairs) if bb.plans else 0} plans"
-    return f"{len(bb.ranking.answers) if bb.ranking else 0} candidates"
+#: what a turn starts with; every other field an agent reads must be written by an earlier stage
+TURN_INPUTS = frozenset({"question", "session", "parsed", "view"})
 
 
-def _summarise_output(field: str, out: Any) -> str:
-    if field == "extraction":
-        return "; ".join([f"mention '{m.text}' ({m.source} {m.score:.2f})" for m in out.mentions[:3]]
-                         + [f"path {lab} ({p:.2f})" for lab, p in out.path_labels[:2]]) or "nothing"
-    if field == "links":
-        return ", ".join(f"{t.label} ({t.link_score:.2f})" for t in out.topics[:4]) or "no entity"
-    if field == "retrieval":
-        return f"{len(out.facts)} facts, {len(out.passages)} passages"
-    if field == "plans":
-        return ", ".join(f"{p.label} ({p.score:.2f})" for _, p in out.pairs[:3]) or "no plan"
-    if field == "ranking":
-        return f"{len(out.answers)} answers via {out.plan.label if out.plan else out.missing}"
-    answers, _ = out
-    return f"{len(answers)} verified answers"
+def check_stages(stages: list[list[Agent]]) -> list[list[Agent]]:
+    """The stages as given, once checked: each agent reads only the turn's inputs and fields written by earlier
+    stages, and no two agents write the same field."""
+    written: set[str] = set()
+    for stage in stages:
+        for agent in stage:
+            early = set(agent.reads) - written - TURN_INPUTS
+            if early:
+                raise ValueError(f"the {agent.name} reads {', '.join(sorted(early))} before any stage writes it")
+        fields = [agent.writes for agent in stage]
+        if written & set(fields) or len(set(fields)) < len(fields):
+            raise ValueError(f"two agents write the same blackboard field: {fields}")
+        written |= set(fields)
+    return stages

@@ -17,13 +17,27 @@ from reasoning.ranking import FactHit, RankingResult, Topic
 
 
 class Agent:
-    """One role of the pipeline. `blocking(bb)` says whether this step may wait on a model, an index or a
-    remote store: the Coordinator runs such steps on its thread pool under the timeout, the others inline."""
+    """One role of the pipeline. It declares the blackboard fields its `step` reads (besides the turn's inputs:
+    question, session, parsed, view) and the one its output fills, and summarises its own input and output
+    for the trace. `blocking(bb)` says whether this step may wait on a model, an index or a remote store: the
+    Coordinator runs such steps on its thread pool under the timeout, the others inline."""
 
     name = "agent"
+    reads: tuple[str, ...] = ()
+    writes = ""
 
     def __init__(self, runtime: Runtime) -> None:
         self.rt = runtime
+
+    def store(self, bb: Blackboard, out: Any) -> None:
+        """Put this step's output on the blackboard."""
+        setattr(bb, self.writes, out)
+
+    def summarise_input(self, bb: Blackboard) -> str:
+        return bb.question[:120]
+
+    def summarise(self, out: Any) -> str:
+        return str(out)
 
     def blocking(self, bb: Blackboard) -> bool:
         return True
@@ -40,6 +54,11 @@ class Extractor(Agent):
     """Question model span + path labels (or NER spans), plus longest-match mentions of graph labels."""
 
     name = "extractor"
+    writes = "extraction"
+
+    def summarise(self, out: Extraction) -> str:
+        return "; ".join([f"mention '{m.text}' ({m.source} {m.score:.2f})" for m in out.mentions[:3]]
+                         + [f"path {lab} ({p:.2f})" for lab, p in out.path_labels[:2]]) or "nothing"
 
     def blocking(self, bb: Blackboard) -> bool:
         return bb.parsed is None and (self.rt.parser is not None or self.rt.ner is not None)
@@ -121,6 +140,14 @@ class Linker(Agent):
     the previous turn's entities."""
 
     name = "linker"
+    reads = ("extraction",)
+    writes = "links"
+
+    def summarise_input(self, bb: Blackboard) -> str:
+        return f"{len(bb.extraction.mentions) if bb.extraction else 0} mentions"
+
+    def summarise(self, out: Links) -> str:
+        return ", ".join(f"{t.label} ({t.link_score:.2f})" for t in out.topics[:4]) or "no entity"
 
     def blocking(self, bb: Blackboard) -> bool:
         return self.rt.index is not None  # the knowledge linker may fall back to an index search
@@ -158,6 +185,10 @@ class Retriever(Agent):
     """Facts similar to the question from the vector index (skipped when no index is configured)."""
 
     name = "retriever"
+    writes = "retrieval"
+
+    def summarise(self, out: Retrieval) -> str:
+        return f"{len(out.facts)} facts, {len(out.passages)} passages"
 
     def blocking(self, bb: Blackboard) -> bool:
         return self.rt.index is not None
@@ -179,9 +210,17 @@ class Planner(Agent):
     """(topic, path) pairs: the question model's labels mapped through role words, else zero-shot paths."""
 
     name = "planner"
+    reads = ("links", "extraction")
+    writes = "plans"
     max_topics = 4
     #: path labels the model gives less than this probability are not tried (the top one always is)
     min_path_prob = 0.05
+
+    def summarise_input(self, bb: Blackboard) -> str:
+        return f"{len(bb.links.topics) if bb.links else 0} topics"
+
+    def summarise(self, out: Plans) -> str:
+        return ", ".join(f"{p.label} ({p.score:.2f})" for _, p in out.pairs[:3]) or "no plan"
 
     def blocking(self, bb: Blackboard) -> bool:
         return False  # in-memory work over the adjacency view
@@ -209,6 +248,14 @@ class Reasoner(Agent):
     """Executes plans best-first over the graph (rule-derived triples included); retrieved facts as fallback."""
 
     name = "reasoner"
+    reads = ("plans", "retrieval")
+    writes = "ranking"
+
+    def summarise_input(self, bb: Blackboard) -> str:
+        return f"{len(bb.plans.pairs) if bb.plans else 0} plans"
+
+    def summarise(self, out: RankingResult) -> str:
+        return f"{len(out.answers)} answers via {out.plan.label if out.plan else out.missing}"
 
     def blocking(self, bb: Blackboard) -> bool:
         return False  # in-memory work over the adjacency view
@@ -222,7 +269,18 @@ class Answerer(Agent):
     """Verifies every answer's proof triples against the graph and writes the reply with the proof."""
 
     name = "answerer"
+    reads = ("ranking", "links", "extraction")
+    writes = "answers"  # and the reply
     shown = 10
+
+    def store(self, bb: Blackboard, out: tuple[list[Answer], str]) -> None:
+        bb.answers, bb.reply = out
+
+    def summarise_input(self, bb: Blackboard) -> str:
+        return f"{len(bb.ranking.answers) if bb.ranking else 0} candidates"
+
+    def summarise(self, out: tuple[list[Answer], str]) -> str:
+        return f"{len(out[0])} verified answers"
 
     def blocking(self, bb: Blackboard) -> bool:
         return False
