@@ -69,7 +69,7 @@ class Runtime:
         return self.views.get(graph)
 
     def _apply_rules(self, graph: Any) -> None:
-        from reasoning.rules import RuleEngine, RuleSet, owl_closure, write_derived
+        from reasoning.rules import RuleEngine, RuleSet, owl_closure
 
         cfg = self.config
         sets = [RuleSet.load(p) for p in cfg.rules] + ([RuleSet.bundled()] if cfg.bundled_rules else [])
@@ -84,8 +84,7 @@ class Runtime:
             base.add_triples(result.derived)
             derived.extend(result.derived)
             self.derivations.update(result.derivations)
-        if derived:
-            write_derived(graph, derived)
+        if derived:  # kept beside the graph, in the adjacency view; the graph and its store are not changed
             self.views.set_extra(derived)
         self.views.prime(graph, base)  # the view the rules ran on already holds every derived triple
 

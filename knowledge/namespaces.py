@@ -7,7 +7,6 @@ from rdflib import Namespace, URIRef
 
 KGO = Namespace("http://kgreason.org/ontology#")
 DEFAULT_NS = "http://kgreason.org/data/"
-DERIVED_GRAPH = KGO.derived
 
 # Characters kept unescaped in an entity IRI tail (RFC 3987 friendly, no spaces, no '<>"{}|^`\').
 _SAFE = "-._~!$&'()*+,;=:@"

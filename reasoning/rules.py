@@ -11,7 +11,7 @@ prefixed names or `<IRIs>`; terms are `?variables`, prefixed names, `<IRIs>` or 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -20,7 +20,7 @@ from rdflib import Literal, URIRef
 from rdflib.term import Node
 
 from knowledge.errors import InputError, MissingFileError, ParseError
-from knowledge.namespaces import DEFAULT_NS, DERIVED_GRAPH
+from knowledge.namespaces import DEFAULT_NS
 from reasoning.graphview import GraphView, Triple, as_rdf, iri_tail
 from reasoning.provenance import Derivation
 
@@ -379,16 +379,6 @@ def _ground(term: Term, binding: Mapping[Var, Node], default: object = ...) -> N
 def _check(c: Constraint, binding: Mapping[Var, Node]) -> bool:
     left, right = _ground(c.left, binding), _ground(c.right, binding)
     return (left != right) if c.op == "!=" else (left == right)
-
-
-def write_derived(graph: object, triples: Iterable[Triple]) -> rdflib.Graph:
-    """Put derived triples in the named graph kgo:derived (of the dataset when the graph has contexts,
-    else a new graph with that identifier, leaving the fact graph unchanged)."""
-    rdf = as_rdf(graph)
-    target = rdf.get_context(DERIVED_GRAPH) if isinstance(rdf, rdflib.ConjunctiveGraph) \
-        else rdflib.Graph(identifier=DERIVED_GRAPH)
-    target.addN((s, p, o, target) for s, p, o in triples)
-    return target
 
 
 def owl_closure(graph: object, semantics: str = "rdfs") -> list[Triple]:
