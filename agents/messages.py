@@ -19,7 +19,6 @@ class Extraction:
 
     mentions: list[Mention] = field(default_factory=list)
     path_labels: list[tuple[str, float]] = field(default_factory=list)
-    model: str = "none"
 
 
 @dataclass
@@ -71,7 +70,7 @@ class StepRecord:
     input_summary: str
     output_summary: str
     ms: float
-    status: str  # "ok" | "error" | "timeout" | "skipped"
+    status: str  # "ok" | "error" | "timeout"
 
     def to_dict(self) -> dict[str, Any]:
         return {"agent": self.agent, "input_summary": self.input_summary, "output_summary": self.output_summary,

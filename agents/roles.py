@@ -69,13 +69,11 @@ class Extractor(Agent):
         if parsed is None and self.rt.parser is not None:
             parsed = self.rt.parse([bb.question])[0]
         if parsed is not None:
-            out.model = "question"
             out.path_labels = list(parsed.paths)
             if parsed.mention and _names_something(parsed.mention, bb):
                 out.mentions.append(Mention(parsed.mention, parsed.start, parsed.end, float(parsed.span_score),
                                             "model"))
         elif self.rt.ner is not None:
-            out.model = "ner"
             for span in self.rt.tag([bb.question])[0]:
                 if _names_something(span.text, bb):
                     out.mentions.append(Mention(span.text, span.start, span.end, float(span.score), "model"))
@@ -150,7 +148,9 @@ class Linker(Agent):
         return ", ".join(f"{t.label} ({t.link_score:.2f})" for t in out.topics[:4]) or "no entity"
 
     def blocking(self, bb: Blackboard) -> bool:
-        return self.rt.index is not None  # the knowledge linker may fall back to an index search
+        # on the pool (under the timeout) only when an index is configured; the linker itself matches labels in
+        # memory (the runtime gives it no index)
+        return self.rt.index is not None
 
     def step(self, bb: Blackboard) -> Links:
         view = self.view(bb)

@@ -4,7 +4,6 @@ from __future__ import annotations
 import hashlib
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -35,14 +34,6 @@ def weights_digest(folder: Path) -> str:
                 fh.seek(size - (4 << 20))
                 h.update(fh.read())
     return h.hexdigest()[:16]
-
-
-@dataclass(frozen=True)
-class EmbedResult:
-    """Vectors for a batch of texts: one L2-normalised float32 row per text."""
-
-    vectors: np.ndarray
-    model_id: str
 
 
 class Embedder:
@@ -96,7 +87,3 @@ class Embedder:
         vecs = model.encode(texts, batch_size=batch_size or self.batch_size, convert_to_numpy=True,
                             normalize_embeddings=True, show_progress_bar=show)
         return np.ascontiguousarray(vecs, dtype=np.float32)
-
-    def run(self, texts: Sequence[str]) -> EmbedResult:
-        """Encode texts; the result carries the model id."""
-        return EmbedResult(self.encode(texts), self.model_id)

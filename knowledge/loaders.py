@@ -7,7 +7,6 @@ from __future__ import annotations
 import csv
 import gzip
 import io
-import time
 import zlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -330,10 +329,3 @@ def parse_delimited(text: str, path: Path, *, delimiter: str | None = None, head
     facts.extend((iri, label, Literal(relation_label(rel))) for rel, iri in props.items())
     facts.extend((iri, RDF.type, RDF.Property) for iri in props.values())
     return facts, len(entities)
-
-
-def time_parse(paths: Iterable[str | Path], **kw: object) -> tuple[list[ParsedFile], float]:
-    """Parse files and return them with the seconds it took."""
-    t0 = time.perf_counter()
-    files = parse_files(paths, **kw)
-    return files, time.perf_counter() - t0

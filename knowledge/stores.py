@@ -6,7 +6,7 @@
 """
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Protocol, runtime_checkable
@@ -226,15 +226,3 @@ def get_backend(name: str) -> StoreBackend:
         return BACKENDS[name]()
     except KeyError:
         raise BackendError(f"unknown backend {name!r}; choose one of {', '.join(BACKENDS)}") from None
-
-
-def iter_chunks(items: Iterable[Triple], size: int) -> Iterable[list[Triple]]:
-    """Split an iterable of triples into lists of at most `size`."""
-    chunk: list[Triple] = []
-    for item in items:
-        chunk.append(item)
-        if len(chunk) >= size:
-            yield chunk
-            chunk = []
-    if chunk:
-        yield chunk

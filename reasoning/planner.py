@@ -36,7 +36,7 @@ class Mention:
     start: int
     end: int
     score: float
-    source: str  # "model" | "dictionary" | "partial" | "fuzzy" | "guess" | "context"
+    source: str  # "model" | "dictionary" | "partial" | "fuzzy" | "guess"
     nodes: tuple[Node, ...] = ()
 
 

@@ -50,7 +50,6 @@ class RankingResult:
     topic: Topic | None = None
     plan: PlanCandidate | None = None
     missing: str | None = None
-    tried: list[str] = field(default_factory=list)
     explanations: dict[Triple, Derivation] = field(default_factory=dict)
     constraints: list[Topic] = field(default_factory=list)  # other named entities the answers were narrowed to
 
@@ -75,7 +74,6 @@ class AnswerRanker:
         first_failure: str | None = None
         first: RankingResult | None = None  # the best plan with answers, kept while looking for a narrowed one
         for topic, plan in pairs[: self.max_tries]:
-            result.tried.append(f"{topic.label}: {plan.label}")
             found = self.reasoner.run_view(view, topic.node, plan.steps)
             if found.answers:
                 score = topic.span_score * topic.link_score * plan.score
@@ -84,7 +82,7 @@ class AnswerRanker:
                 answers.sort(key=lambda a: (-a.score, a.label, str(a.node)))
                 others = self._named_others(topic, [t for t, _ in pairs])
                 answers, narrowed_by = self._constrain(view, answers, others)
-                here = RankingResult(answers[: self.max_answers], len(answers), topic, plan, tried=result.tried,
+                here = RankingResult(answers[: self.max_answers], len(answers), topic, plan,
                                      explanations=found.explanations, constraints=narrowed_by)
                 # a question naming another entity ("... directed by X and released in 2006") is answered by the
                 # best plan whose answers that entity narrows, else by the best plan
