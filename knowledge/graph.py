@@ -263,12 +263,15 @@ class KnowledgeGraph:
         for p in sorted(set(counts) | {d for d in declared if isinstance(d, URIRef)}, key=str):
             if p in skip:
                 continue
+            domain = [d for d in self.objects(p, RDFS.domain) if isinstance(d, URIRef)]
+            range_ = [r for r in self.objects(p, RDFS.range) if isinstance(r, URIRef)]
+            # role words: kgo annotations, else the labels of the rdfs:domain / rdfs:range classes
             infos.append(PropertyInfo(
-                iri=p, label=self.label(p),
-                domain=[d for d in self.objects(p, RDFS.domain) if isinstance(d, URIRef)],
-                range=[r for r in self.objects(p, RDFS.range) if isinstance(r, URIRef)],
-                subject_roles=sorted(str(x) for x in self.objects(p, KGO.subjectRole)),
-                object_roles=sorted(str(x) for x in self.objects(p, KGO.objectRole)),
+                iri=p, label=self.label(p), domain=domain, range=range_,
+                subject_roles=sorted(str(x) for x in self.objects(p, KGO.subjectRole))
+                or sorted({self.label(d) for d in domain}),
+                object_roles=sorted(str(x) for x in self.objects(p, KGO.objectRole))
+                or sorted({self.label(r) for r in range_}),
                 count=counts.get(p, 0)))
         self._props = (self._version, infos)
         return infos
@@ -288,10 +291,15 @@ class KnowledgeGraph:
         return Counter({row[0]: int(row[1]) for row in res.rows})  # type: ignore[arg-type]
 
     def _class_counts(self) -> Counter:
+        """Members per class of the graph's own things (not the vocabulary's: owl:ObjectProperty, rdfs:Class)."""
         if self.backend.local:
-            return Counter(o for o in self.rdf.objects(None, RDF.type) if isinstance(o, URIRef))
-        res = self.query("SELECT ?c (COUNT(*) AS ?n) WHERE { ?s a ?c } GROUP BY ?c")
-        return Counter({row[0]: int(row[1]) for row in res.rows if isinstance(row[0], URIRef)})  # type: ignore[arg-type]
+            counts = Counter(o for o in self.rdf.objects(None, RDF.type) if isinstance(o, URIRef))
+        else:
+            res = self.query("SELECT ?c (COUNT(*) AS ?n) WHERE { ?s a ?c } GROUP BY ?c")
+            counts = Counter({row[0]: int(row[1]) for row in res.rows if isinstance(row[0], URIRef)})  # type: ignore[arg-type]
+        for vocabulary in VOCABULARY_TYPES | {OWL.Ontology, OWL.Restriction, RDFS.Datatype}:
+            counts.pop(vocabulary, None)
+        return counts
 
     # ---------------------------------------------------------------- SPARQL
     def query(self, sparql: str, bindings: Mapping[str, Node] | None = None,

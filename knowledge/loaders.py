@@ -17,6 +17,7 @@ from rdflib.namespace import RDF
 from rdflib.term import BNode, Literal, Node, URIRef
 
 from knowledge.errors import EmptyInputError, EncodingError, InputError, MissingFileError, ParseError
+from knowledge.labels import LABEL_PREDICATES, VOCABULARY_TYPES
 from knowledge.namespaces import DEFAULT_NS, entity_iri, property_iri, relation_label
 from knowledge.terms import Triple
 
@@ -156,10 +157,18 @@ def parse_file(path: str | Path, *, format: str | None = None, delimiter: str | 
         triples, entities = parse_delimited(text, path, delimiter=delimiter, header=header, namespace=namespace)
     else:
         triples = parse_rdf(text.encode("utf-8"), path, fmt)
-        entities = len({t[0] for t in triples if not isinstance(t[0], BNode)})
+        entities = named_entities(triples)
     if not triples:
         raise EmptyInputError("no triples in the file", path)
     return ParsedFile(str(path), fmt, triples, entities)
+
+
+def named_entities(triples: Sequence[Triple]) -> int:
+    """Labelled resources that are not properties or classes: what `KnowledgeGraph.stats` counts as entities."""
+    names = set(LABEL_PREDICATES)
+    vocab = {s for s, p, o in triples if p == RDF.type and o in VOCABULARY_TYPES}
+    return len({s for s, p, o in triples if p in names and isinstance(s, URIRef) and isinstance(o, Literal)
+                and s not in vocab})
 
 
 def parse_files(paths: Iterable[str | Path], **kw: object) -> list[ParsedFile]:
