@@ -27,6 +27,8 @@ class Links:
 
     topics: list[Topic] = field(default_factory=list)
     unresolved: list[str] = field(default_factory=list)
+    #: a follow-up's pronoun no earlier entity was taken for, and the previous answers it could equally mean
+    ambiguous: tuple[str, list[str]] | None = None
 
 
 @dataclass

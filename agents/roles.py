@@ -8,8 +8,9 @@ from typing import Any
 from rdflib.term import Node
 
 from agents.messages import Answer, Blackboard, Extraction, Links, Plans, Retrieval
+from agents.replies import missing_reply
 from agents.runtime import Runtime
-from agents.session import Session
+from agents.session import Session, person_like
 from reasoning.graphview import GraphView
 from reasoning.planner import STOPWORDS, Mention, PlanCandidate, lookup_label, plan_fits, steps_for_label
 from reasoning.proofs import conditions_hold, proof_holds
@@ -173,7 +174,9 @@ class Linker(Agent):
                     seen.add(node)
                     links.topics.append(Topic(node, view.label(node), m.text, m.score, score))
         if bb.session is not None and bb.session.is_follow_up(bb.question):
-            for t in bb.session.referents():
+            meant = bb.session.referents(bb.question, lambda node: person_like(view, node))
+            links.ambiguous = (meant.pronoun, meant.ambiguous) if meant.pronoun and not meant.topics else None
+            for t in meant.topics:
                 if t.node not in seen:
                     seen.add(t.node)
                     links.topics.append(t)
@@ -319,17 +322,8 @@ class Answerer(Agent):
             lines.append(merged)
         return answers, "\n".join(lines)
 
-    @staticmethod
-    def _missing(bb: Blackboard) -> str:
-        if bb.links is None or not bb.links.topics:
-            unresolved = bb.links.unresolved if bb.links else []
-            mentions = unresolved or ([m.text for m in bb.extraction.mentions] if bb.extraction else [])
-            if mentions:
-                return f"I found no entity named '{mentions[0]}' in the graph."
-            return "I found no entity of the graph in the question."
-        if bb.ranking is not None and bb.ranking.missing:
-            return f"No answer: {bb.ranking.missing}."
-        return "No answer: I could not plan a path from " + bb.links.topics[0].label + "."
+    def _missing(self, bb: Blackboard) -> str:
+        return missing_reply(bb, self.view(bb))
 
 
 _HOW_MANY = re.compile(r"\s*how\s+many\b", re.IGNORECASE)

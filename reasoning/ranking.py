@@ -24,6 +24,10 @@ class Topic:
     link_score: float = 1.0
 
 
+#: `RankingResult.missing` when no plan was tried at all
+NO_PATH = "I found no relation path around the entities in the question"
+
+
 @dataclass(frozen=True)
 class FactHit:
     """A retrieved fact (from the vector index) with its similarity."""
@@ -112,7 +116,7 @@ class AnswerRanker:
             result.answers = sorted(fact_answers.values(), key=lambda a: (-a.score, a.label, str(a.node)))
             result.reached = len(result.answers)
             return result
-        result.missing = first_failure or "I found no relation path around the entities in the question"
+        result.missing = first_failure or NO_PATH
         return result
 
     @staticmethod

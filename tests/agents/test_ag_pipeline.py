@@ -99,7 +99,7 @@ def test_a_second_named_entity_narrows_the_answers_with_a_checked_fact(coord: Co
 
 def test_no_relation_named_means_no_answer(coord: Coordinator) -> None:
     result = coord.run("how tall is Alice?")  # no word names a relation of the graph: no guessed path
-    assert not result.found and result.answers == [] and "no relation path" in result.reply
+    assert not result.found and result.answers == [] and "no relation named like 'tall'" in result.reply
 
 
 def test_unknown_entity_says_not_found(coord: Coordinator) -> None:
