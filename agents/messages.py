@@ -44,6 +44,7 @@ class Retrieval:
 
     facts: list[FactHit] = field(default_factory=list)
     passages: list[str] = field(default_factory=list)
+    searched: bool = False  # False: no index yet (off, or still being built)
 
 
 @dataclass

@@ -191,7 +191,7 @@ class Retriever(Agent):
     writes = "retrieval"
 
     def summarise(self, out: Retrieval) -> str:
-        return f"{len(out.facts)} facts, {len(out.passages)} passages"
+        return f"{len(out.facts)} facts, {len(out.passages)} passages" if out.searched else "no index (yet)"
 
     def blocking(self, bb: Blackboard) -> bool:
         return self.rt.index is not None
@@ -200,7 +200,7 @@ class Retriever(Agent):
         index = self.rt.index
         if index is None:
             return Retrieval()
-        out = Retrieval()
+        out = Retrieval(searched=True)
         for hit in index.search(bb.question, k=10):
             if getattr(hit, "triple", None):
                 out.facts.append(FactHit(tuple(hit.triple), float(hit.score)))  # type: ignore[arg-type]
@@ -258,7 +258,9 @@ class Reasoner(Agent):
         return f"{len(bb.plans.pairs) if bb.plans else 0} plans"
 
     def summarise(self, out: RankingResult) -> str:
-        return f"{len(out.answers)} answers via {out.plan.label if out.plan else out.missing}"
+        if not out.answers:
+            return f"no answer: {out.missing or 'no plan held'}"
+        return f"{len(out.answers)} answers via {out.plan.label if out.plan else 'retrieved facts'}"
 
     def blocking(self, bb: Blackboard) -> bool:
         return False  # in-memory work over the adjacency view

@@ -2,14 +2,14 @@
 (load graphs and documents), Finetune (background retraining). Named API endpoints for gradio_client."""
 from __future__ import annotations
 
-import io
 import os
 from pathlib import Path
 from typing import Any
 
 from gradio import Request  # a handler's `request: Request` is the caller's (gradio resolves the hint at run time)
 
-from ui.app_render import TRACE_HEADERS, answers_markdown, md_text, proof_triples, subgraph_png, trace_rows
+from ui.app_render import (TRACE_HEADERS, answer_details, chain_start, proof_chain, proof_triples, reply_markdown,
+                           subgraph_svg, trace_rows)
 from ui.app_service import (DOCUMENT_SUFFIXES, GRAPH_SUFFIXES, TRAIN_SUFFIXES, ChatService, Refused,
                             ServeOptions, StepEvent, TurnEvent)
 
@@ -26,12 +26,17 @@ def _theme() -> Any:
                           font_mono=("ui-monospace", "monospace"))
 
 
-def _png_image(data: bytes | None) -> Any:
-    if data is None:
-        return None
-    from PIL import Image
-
-    return Image.open(io.BytesIO(data))
+def _subgraph(service: ChatService, result: Any, max_answers: int = 8) -> str:
+    """The answers' proofs drawn as an SVG (topic, hops, answers), each answer's proof on hover."""
+    answers = list(result.answers)
+    if not answers:
+        return ""
+    label = service.label
+    topic = chain_start(answers[0].proofs[0], answers[0].iri) if answers[0].proofs else None
+    hover = {a.iri: "\n".join(proof_chain(p, label).replace("**", "") for p in a.proofs[:2])
+             for a in answers[:max_answers]}
+    return subgraph_svg(proof_triples(answers, max_answers=max_answers), label, topic=topic,
+                        answers=[a.iri for a in answers], hover=hover, total_answers=len(answers))
 
 
 def turn_payload(service: ChatService, result: Any) -> dict[str, Any]:
@@ -69,7 +74,7 @@ def build_app(service: ChatService, examples: list[str] | None = None) -> Any:
         session = gr.State(None)
         gr.Markdown("## kgreason — ask your knowledge graph, get answers with proofs")
         with gr.Tab("Chat"):
-            chatbot = gr.Chatbot(label="Conversation", height=380, elem_id="chatbot")
+            chatbot = gr.Chatbot(label="Conversation", show_label=False, height=380, elem_id="chatbot")
             with gr.Row():
                 question = gr.Textbox(placeholder="Ask a question, e.g. " + (examples[0] if examples else "…"),
                                       show_label=False, scale=6, elem_id="question", max_length=1000)
@@ -77,12 +82,12 @@ def build_app(service: ChatService, examples: list[str] | None = None) -> Any:
                 new_button = gr.Button("New conversation", scale=1)
             gr.Examples(examples=[[e] for e in examples], inputs=[question], label="Example questions")
             answer = gr.Markdown(elem_id="answer")
-            index_info = gr.Markdown(service.status_markdown(), elem_id="index-status")
+            index_info = gr.Markdown(service.status_markdown, elem_id="index-status")  # as of each page load
             index_timer = gr.Timer(3.0)
             with gr.Accordion("Trace (agent, what it did, ms)", open=False):
-                trace = gr.Dataframe(headers=TRACE_HEADERS, interactive=False, wrap=True, elem_id="trace")
-            picture = gr.Image(label="Answer subgraph", type="pil", interactive=False, height=360,
-                               elem_id="subgraph")
+                trace = gr.Dataframe(headers=TRACE_HEADERS, interactive=False, wrap=True, elem_id="trace",
+                                     column_widths=["11%", "24%", "49%", "8%", "8%"])
+            picture = gr.HTML(elem_id="subgraph", padding=True)
 
         with gr.Tab("Knowledge"):
             summary = gr.Markdown(elem_id="graph-summary")
@@ -121,8 +126,11 @@ def build_app(service: ChatService, examples: list[str] | None = None) -> Any:
             with gr.Row():
                 train_button = gr.Button("Start training", variant="primary")
                 switch_button = gr.Button("Use the new model")
+            active = gr.Markdown(lambda: _active_text(service), elem_id="active-models")
             progress = gr.HTML(_progress_html(0.0), elem_id="train-progress")
-            train_info = gr.Markdown()
+            train_message = gr.Markdown(elem_id="train-message")  # what the last button did (stays)
+            train_info = gr.Markdown(elem_id="train-status")  # the job, refreshed every 2 s
+            confirm = gr.State(None)  # the weak model's folder a second "Use the new model" switches to
             metrics = gr.Dataframe(headers=["epoch", "metric", "value"], interactive=False)
             timer = gr.Timer(2.0)
 
@@ -138,20 +146,20 @@ def build_app(service: ChatService, examples: list[str] | None = None) -> Any:
             history = list(history or [])
             message = (message or "").strip()
             if not message:
-                yield history, gr.update(), gr.update(), gr.update(), state, ""
+                yield history, "*Type a question first.*", gr.update(), gr.update(), state, ""
                 return
             state = state if state is not None else service.new_session()
             try:
                 service.check_question(message)
             except Refused as exc:
                 history += [{"role": "user", "content": message[:200] + "…"}, {"role": "assistant", "content": str(exc)}]
-                yield history, str(exc), [], None, state, ""
+                yield history, str(exc), [], "", state, ""
                 return
             history.append({"role": "user", "content": message})
             steps: list[str] = []
             history.append({"role": "assistant", "content": "…",
                             "metadata": {"title": "Working", "status": "pending"}})
-            yield history, "", [], None, state, ""
+            yield history, "", [], "", state, ""
             result = None
             for event in service.ask(message, state):
                 if isinstance(event, StepEvent):
@@ -166,13 +174,9 @@ def build_app(service: ChatService, examples: list[str] | None = None) -> Any:
             history[-1] = {"role": "assistant", "content": "\n".join(steps) or "(no steps)",
                            "metadata": {"title": f"Agent steps ({len(result.trace)})", "status": "done",
                                         "duration": total / 1000.0}}
-            reply = md_text(result.reply, keep_lines=True)
-            history.append({"role": "assistant", "content": reply})
-            body = answers_markdown(result.answers, service.label)
-            answer_text = f"{reply}\n\n{body}" if body else reply
-            png = subgraph_png(proof_triples(result.answers), service.label,
-                               highlight=[a.iri for a in result.answers])
-            yield history, answer_text, trace_rows(result.trace), _png_image(png), state, ""
+            history.append({"role": "assistant", "content": reply_markdown(result.reply)})
+            yield (history, answer_details(result, service.label), trace_rows(result.trace),
+                   _subgraph(service, result), state, "")
 
         def index_api() -> dict:
             """Where the retrieval index stands: state (idle, loading, building, ready, failed), done/total
@@ -182,8 +186,8 @@ def build_app(service: ChatService, examples: list[str] | None = None) -> Any:
                     "fraction": round(status.fraction, 4), "counts": dict(status.counts),
                     "message": status.message, "seconds": round(status.seconds, 1)}
 
-        def reset() -> tuple[list, str, list, None, None]:
-            return [], "", [], None, None
+        def reset() -> tuple[list, str, list, str, None]:
+            return [], "", [], "", None
 
         def ask_api(question: str, conversation: str = "", request: Request | None = None) -> dict:
             """Answer one question; `conversation` "" starts a new conversation, and the returned
@@ -247,16 +251,23 @@ def build_app(service: ChatService, examples: list[str] | None = None) -> Any:
         def poll():
             status = service.training_status()
             rows = [[epoch, k, round(v, 4)] for epoch, m in status.history for k, v in m.items()]
-            info = f"**{status.task or 'no job'}**: {status.state}. {status.message}" if status.task else ""
-            return _progress_html(status.fraction), info, rows
+            return _progress_html(status.fraction), _job_text(status), rows
 
-        def switch(request: Request | None = None):
+        def switch(pending: str | None, request: Request | None = None):
             admin_only(request)
+            from agents.model_check import weak_metrics
+
             status = service.training_status()
             if status.state != "done" or not status.model_dir:
-                return "**No finished model to switch to.**"
+                return "**No finished model to switch to.** Train one first.", None, _active_text(service)
+            weak = weak_metrics(status.task, status.history[-1][1] if status.history else {})
+            if weak and pending != status.model_dir:
+                return (f"**Warning:** the new {status.task} model scored low on the dev file: {'; '.join(weak)}. "
+                        "The chat would answer worse with it. Click **Use the new model** again to switch "
+                        "anyway.", status.model_dir, _active_text(service))
             service.activate(status.task, status.model_dir)
-            return f"**Now using** the {status.task} model in `{status.model_dir}`."
+            return (f"**Switched:** the chat now answers with the new {status.task} model "
+                    f"(`{Path(status.model_dir).name}`).", None, _active_text(service))
 
         chat_outputs = [chatbot, answer, trace, picture, session, question]
         ask_button.click(chat, [question, chatbot, session], chat_outputs, api_name="chat", concurrency_limit=8)
@@ -272,16 +283,31 @@ def build_app(service: ChatService, examples: list[str] | None = None) -> Any:
                           api_name="load_graph", concurrency_limit=1)
         ingest_button.click(ingest, [doc_files], [load_status, summary], api_name="ingest_documents",
                             concurrency_limit=1)
-        train_button.click(start_training, [task, train_file, dev_file, epochs, train_qtypes, dev_qtypes], [train_info],
-                           api_name="start_training")
+        train_button.click(start_training, [task, train_file, dev_file, epochs, train_qtypes, dev_qtypes],
+                           [train_message], api_name="start_training")
         timer.tick(poll, None, [progress, train_info, metrics], api_name="training_status", show_progress="hidden")
-        switch_button.click(switch, None, [train_info], api_name="use_trained_model")
+        switch_button.click(switch, [confirm], [train_message, confirm, active], api_name="use_trained_model")
     return demo
 
 
 def _tail(iri: Any) -> str:
     text = str(iri)
     return text.rsplit("#", 1)[-1].rsplit("/", 1)[-1]
+
+
+def _active_text(service: ChatService) -> str:
+    models = service.active_models()
+    return f"**Answering with:** question model {models['questions']} · NER model {models['ner']}"
+
+
+def _job_text(status: Any) -> str:
+    """One line about the training job ("" when none was started)."""
+    if not status.task:
+        return ""
+    message = status.message.removeprefix(f"{status.state}: ").removeprefix(status.state).strip(" :.")
+    what = {"running": f"training the {status.task} model", "done": f"the {status.task} model is trained",
+            "failed": f"training the {status.task} model failed"}.get(status.state, status.state)
+    return f"**{what[0].upper()}{what[1:]}**" + (f": {message}." if message else ".")
 
 
 def _progress_html(fraction: float) -> str:

@@ -342,21 +342,11 @@ class ChatService:
         return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "kgreason"
 
     def _compute_examples(self, n: int) -> list[str]:
-        out: list[str] = []
-        props = self.properties()  # takes the read lock itself (not reentrant while a writer waits)
+        from agents.examples import example_questions
+
+        self.properties()  # takes the read lock itself (not reentrant while a writer waits)
         with self._lock.reading():
-            graph = self.graph
-            for info in sorted(props, key=lambda i: -i.count):
-                role = (info.object_roles or [""])[0].replace("_", " ")
-                triple = next(iter(graph.rdf.triples((None, info.iri, None))), None)
-                if triple is None or not role:
-                    continue
-                s, _, o = triple
-                who = "who" if any(graph.label(t).lower() == "person" for t in graph.types(o)) else "what"
-                out.append(f"{who} is the {role} of {graph.label(s)}")
-                if len(out) >= n:
-                    break
-        return out
+            return example_questions(self.coordinator, n)
 
     # -- retraining ----------------------------------------------------------------------------------
     def models_dir(self) -> Path:
@@ -405,6 +395,12 @@ class ChatService:
 
     def join_training(self, timeout: float | None = None) -> TrainingStatus:
         return self._job.join(timeout) if self._job is not None else TrainingStatus()
+
+    def active_models(self) -> dict[str, str]:
+        """The question and NER models the chat answers with now, in words."""
+        from agents.model_check import active_models
+
+        return active_models(self.coordinator.config)
 
     def activate(self, task: str, model_dir: str) -> None:
         """Answer with the model in `model_dir` from now on (a new Coordinator over the same graph)."""

@@ -5,7 +5,8 @@ from dataclasses import dataclass, field
 
 from rdflib import URIRef
 
-from ui.app_render import answers_markdown, proof_chain, proof_triples, subgraph_png, trace_rows
+from ui.app_render import (NODE_COLOURS, answer_details, answers_markdown, chain_start, proof_chain, proof_triples,
+                           reply_markdown, subgraph_svg, trace_rows)
 
 E = "http://kgreason.org/data/e/"
 P = "http://kgreason.org/data/p/"
@@ -74,13 +75,56 @@ def test_proof_triples_are_distinct_and_ordered() -> None:
     assert proof_triples(answers) == [t1, t2]
 
 
-def test_subgraph_png_is_a_real_png_and_none_for_nothing() -> None:
-    data = subgraph_png([(KISMET, DIRECTED, DIETERLE), (KISMET, STARRED, DIETRICH)], label, highlight=[DIETERLE])
-    assert data is not None and data[:8] == b"\x89PNG\r\n\x1a\n"
-    from PIL import Image
-    import io
+def _boxes(svg: str) -> list[tuple[float, float, float, float]]:
+    import re
 
-    image = Image.open(io.BytesIO(data))
-    assert image.size == (700, 450)
-    assert len(image.convert("RGB").getcolors(maxcolors=1 << 20)) > 10  # something was drawn
-    assert subgraph_png([], label) is None
+    return [tuple(map(float, m)) for m in re.findall(  # type: ignore[misc]
+        r'<rect x="([\d.]+)" y="([\d.]+)" width="([\d.]+)" height="([\d.]+)" rx="8"', svg)]
+
+
+def test_subgraph_svg_draws_a_two_hop_answer_without_overlaps_and_says_what_is_left_out() -> None:
+    films = [URIRef(E + f"film{i}") for i in range(17)]
+    for i, f in enumerate(films):
+        LABELS[f] = f"A film with a rather long title number {i}"
+    triples = [(KISMET, DIRECTED, DIETERLE)] + [(f, DIRECTED, DIETERLE) for f in films[:8]]
+    svg = subgraph_svg(triples, label, topic=KISMET, answers=films, hover={films[0]: "Kismet —directed by→ ..."},
+                       total_answers=17)
+    assert svg.startswith("<svg") and svg.endswith("</svg>")
+    assert "<script" not in svg and "href" not in svg and svg.count("http") == 1  # only the xmlns: nothing fetched
+    boxes = _boxes(svg)
+    assert len(boxes) == 10  # Kismet, Dieterle, 8 films
+    for a in range(len(boxes)):
+        for b in range(a + 1, len(boxes)):
+            (x1, y1, w1, h1), (x2, y2, w2, h2) = boxes[a], boxes[b]
+            assert x1 + w1 <= x2 or x2 + w2 <= x1 or y1 + h1 <= y2 or y2 + h2 <= y1, (boxes[a], boxes[b])
+    assert NODE_COLOURS["topic"][0] in svg and NODE_COLOURS["answer"][0] in svg  # topic, answers distinct
+    assert "8 of 17 answers drawn" in svg
+    assert "<title>A film with a rather long title number 0\nKismet —directed by→ ...</title>" in svg  # hover
+    assert "A film with a rather long t…" in svg  # names fit their boxes
+    assert svg.count("directed by") >= 2  # the gap's heading and the legend, not one label per edge
+    assert subgraph_svg([], label) == ""
+
+
+def test_chain_start_walks_back_to_the_topic() -> None:
+    proof = ((KISMET, DIRECTED, DIETERLE), (DIETRICH, STARRED, KISMET))
+    assert chain_start(proof[:1], DIETERLE) == KISMET
+    assert chain_start(((KISMET, DIRECTED, DIETERLE), (KISMET, STARRED, DIETRICH)), DIETRICH) == DIETERLE
+
+
+def test_reply_keeps_its_lines_and_the_panel_does_not_repeat_it() -> None:
+    reply = "William Dieterle.\n  William Dieterle: Kismet —directed by→ William Dieterle"
+    assert reply_markdown(reply) == "William Dieterle.\n\n- William Dieterle: Kismet —directed by→ William Dieterle"
+
+    @dataclass
+    class Result:
+        answers: list
+        trace: list
+        topic: str = "Kismet"
+        path: str = "movie_to_director"
+
+    steps = [Step("retriever", "q", "10 facts, 2 passages", 3.0, "ok"), Step("linker", "q", "Kismet", 1.0, "ok")]
+    answer = Answer(DIETERLE, "William Dieterle", 1.0, [((KISMET, DIRECTED, DIETERLE),)])
+    panel = answer_details(Result([answer], steps), label)
+    assert panel.startswith("**1 answer** · about Kismet · path `movie_to_director` · retriever: 10 facts, 2 passages")
+    assert "William Dieterle." not in panel and panel.count("proof:") == 1
+    assert answer_details(Result([], steps, None, None), label).startswith("**No answer** · retriever: 10 facts")
