@@ -54,7 +54,7 @@ def test_ask_shows_answer_with_proof_and_trace(page, artifacts: Path) -> None:  
     answer.get_by_text("William Dieterle").first.wait_for()
     text = answer.inner_text()
     assert "proof:" in text and "Kismet" in text and "directed by" in text
-    page.locator("#subgraph img").wait_for()
+    page.locator("#subgraph svg").wait_for()
     page.get_by_text("Trace (agent, what it did, ms)").click()
     page.locator("#trace").get_by_text("ms").first.wait_for()
     page.screenshot(path=str(artifacts / "chat_kismet.png"), full_page=True)
