@@ -9,7 +9,8 @@ from dataclasses import dataclass, field
 from rdflib import RDF
 from rdflib.term import Node
 
-from reasoning.graphview import GraphView, iri_tail, normalize
+from knowledge.labels import normalise
+from reasoning.graphview import GraphView, iri_tail
 from reasoning.ranking import Topic
 
 ANAPHOR = re.compile(r"\b(it|its|that (?:film|movie|one|person|place|company|city)|this (?:film|movie|one)|"
@@ -28,7 +29,7 @@ def person_like(view: GraphView, node: Node) -> bool | None:
     types = view.out.get(RDF.type, {}).get(view.node(node)) or []
     if not types:
         return None
-    return any(normalize(view.label(t)) in _PERSON_CLASSES or normalize(iri_tail(t)) in _PERSON_CLASSES
+    return any(normalise(view.label(t)) in _PERSON_CLASSES or normalise(iri_tail(t)) in _PERSON_CLASSES
                for t in types)
 
 
