@@ -34,9 +34,12 @@ def kind_of(view: GraphView, node: object) -> str:
 
 def unnamed_words(question: str, mentions: Sequence[str], view: GraphView) -> list[str]:
     """Content words of the question (entity mentions taken out) that name no relation or role of the graph."""
-    text = question.lower()
+    text = question
     for m in sorted(mentions, key=len, reverse=True):
-        text = text.replace(m.lower(), " ")
+        text = re.sub(re.escape(m), " ", text, flags=re.IGNORECASE)
+    # capitalised words after the first are names the linker did not find, not relation words
+    first, _, rest = text.strip().partition(" ")
+    text = (first + " " + " ".join(w for w in rest.split() if not w[:1].isupper())).lower()
     vocab: set[str] = set()
     for p in view.fact_properties():
         vocab.update(w for w in _WORD.findall(view.property_label(p).lower()))
