@@ -7,6 +7,7 @@ from pathlib import Path
 from knowledge.errors import InputError, MissingFileError
 
 GRAPH_KINDS = ("demo", "files", "store", "endpoint")
+VIEWS = ("auto", "memory", "store")
 CLOSURES = (None, "rdfs", "owlrl", "rdfs+owlrl")
 
 
@@ -56,8 +57,15 @@ class KGReasonConfig:
     #: default; the question parser already runs single short inputs on one thread). On an idle 2-core machine
     #: the default gave 278 questions/s against 174 with 1 thread; 1 helps only on an oversubscribed CPU.
     model_threads: int | None = None
+    #: how questions read the graph: "memory" (an adjacency view of every triple: fastest), "store" (hop-by-hop
+    #: queries against the store, bounded memory: graphs bigger than memory) or "auto" (the store for endpoints
+    #: and for Oxigraph folders of at least `memory_view_max_triples` triples)
+    view: str = "auto"
+    memory_view_max_triples: int = 1_000_000
 
     def __post_init__(self) -> None:
+        if self.view not in VIEWS:
+            raise InputError(f"unknown view {self.view!r}; choose one of {', '.join(VIEWS)}")
         if self.closure not in CLOSURES:
             raise InputError(f"unknown closure {self.closure!r}; choose rdfs, owlrl or rdfs+owlrl")
         if not 1 <= self.max_hops <= 3:

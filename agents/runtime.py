@@ -56,17 +56,49 @@ class Runtime:
             kg.load(list(src.paths), format=src.format, delimiter=src.delimiter)
             return kg
         if src.kind == "store":
-            return KnowledgeGraph.open("oxigraph", src.location)
+            return KnowledgeGraph.open("oxigraph", src.location, create=False)  # only `load` makes a store
         return KnowledgeGraph.open("sparql", src.location)
 
     def view(self) -> GraphView:
-        """The adjacency view, with rule-derived triples once rules are configured."""
+        """The adjacency view, with rule-derived triples once rules are configured; for a big store or an
+        endpoint (see `uses_store_view`), a store-backed view that queries the store hop by hop."""
         graph = self.graph
+        if self.uses_store_view():
+            with self._lock:
+                made = self._made.get("store_view")
+                if made is None or made[0] != graph.version:
+                    from reasoning.store_view import StoreView
+
+                    made = self._made["store_view"] = (graph.version, StoreView(graph))
+                return made[1]
         with self._lock:
             if not self._rules_done:
                 self._apply_rules(graph)
                 self._rules_done = True
         return self.views.get(graph)
+
+    def uses_store_view(self) -> bool:
+        """Whether questions read the store hop by hop (config `view`; "auto": endpoints, and Oxigraph folders
+        whose load metadata counts at least `memory_view_max_triples` triples) rather than a memory view."""
+        def choose() -> bool:
+            cfg = self.config
+            if cfg.view != "auto":
+                return cfg.view == "store"
+            graph = self.graph
+            if graph.backend.name == "memory":
+                return False
+            if graph.backend.name == "sparql":
+                return True
+            store = graph.label_store()
+            size = store.meta("triples") if store is not None else None
+            return (int(size) if size is not None else len(graph)) >= cfg.memory_view_max_triples
+        found = self._once("uses_store_view", choose)
+        if found and (self.config.rules or self.config.bundled_rules or self.config.closure):
+            from knowledge.errors import InputError
+
+            raise InputError("rules and closures are forward-chained over the memory view only; "
+                             "pass --view memory (the graph must fit in memory) or drop the rules")
+        return found
 
     def _apply_rules(self, graph: Any) -> None:
         from reasoning.rules import RuleEngine, RuleSet, owl_closure

@@ -3,6 +3,7 @@ safe SPARQL, labels, property descriptions and statistics."""
 from __future__ import annotations
 
 import gc
+import json
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -125,12 +126,13 @@ class KnowledgeGraph:
         self._labels: tuple[int, LabelIndex] | None = None
         self._props: tuple[int, list[PropertyInfo]] | None = None
         self._neighbours: tuple[tuple[int, int], dict] | None = None
+        self._label_store: tuple[int, Any] | None = None
 
     # ---------------------------------------------------------------- opening
     @classmethod
     def open(cls, backend: str = "memory", location: str | Path | None = None, **kw: Any) -> "KnowledgeGraph":
-        """Open a graph: `memory` (empty), `oxigraph` (folder; created if missing) or `sparql` (query URL,
-        `update_endpoint=` optional)."""
+        """Open a graph: `memory` (empty), `oxigraph` (folder; created if missing unless `create=False`, which
+        refuses a folder that holds no store) or `sparql` (query URL, `update_endpoint=` optional)."""
         impl = get_backend(backend)
         loc = str(location) if location is not None else None
         return cls(impl.open(loc, **kw), impl, loc)
@@ -146,6 +148,9 @@ class KnowledgeGraph:
 
     def close(self) -> None:
         """Flush and release the store (needed before another process opens an oxigraph folder)."""
+        if self._label_store is not None:
+            self._label_store[1].close()
+            self._label_store = None
         self.backend.close(self.rdf)
 
     def __enter__(self) -> "KnowledgeGraph":
@@ -169,6 +174,9 @@ class KnowledgeGraph:
         """Parse every file (RDF or delimited), then add them all; a bad file raises and adds nothing."""
         if isinstance(paths, (str, Path)):
             paths = [paths]
+        if self.on_disk:
+            return self._load_streaming(list(paths), format=format, delimiter=delimiter, header=header,
+                                        namespace=namespace)
         t0 = time.perf_counter()
         with gc_paused():
             files = parse_files(list(paths), format=format, delimiter=delimiter, header=header,
@@ -177,6 +185,30 @@ class KnowledgeGraph:
             added = self.add(triples)
         return LoadReport(files=[f.path for f in files], triples_read=len(triples), triples_added=added,
                           entities=sum(f.entities for f in files), seconds=time.perf_counter() - t0)
+
+    def _load_streaming(self, paths: list, **kw: Any) -> LoadReport:
+        """An Oxigraph folder: stream the files into a staging copy and swap it in atomically
+        (`knowledge.bulk_load`); the label index is rebuilt inside the new store."""
+        from knowledge.bulk_load import load_into_store
+
+        def release() -> None:  # RocksDB allows one open handle per folder: drop ours before the swap
+            self.backend.close(self.rdf)
+            self.rdf = rdflib.Graph()
+            gc.collect()
+
+        def reopen() -> None:
+            self.rdf = self.backend.open(self.location)
+
+        report = load_into_store(self.location, paths, current=lambda: self.rdf.store._inner,  # type: ignore[attr-defined]
+                                 release=release, reopen=reopen, **kw)  # type: ignore[arg-type]
+        self._label_store = None
+        self.touch()
+        return report
+
+    @property
+    def on_disk(self) -> bool:
+        """Whether the graph is an Oxigraph folder (loads stream into it; labels live in its SQLite index)."""
+        return self.backend.name == "oxigraph" and self.location is not None
 
     def add(self, triples: Iterable[tuple]) -> int:
         """Add triples; returns how many were new."""
@@ -216,6 +248,30 @@ class KnowledgeGraph:
             self._neighbours = (stamp, {})
         return self._neighbours[1]
 
+    def edges(self, nodes: Iterable[Node], inverse: bool = False) -> dict[Node, list[tuple[Node, Node]]]:
+        """(property, neighbour) pairs of each node, outgoing or (`inverse`) incoming, in one batched store
+        lookup: what a store-backed view reads instead of holding the graph."""
+        return self.backend.edges(self.rdf, list(nodes), inverse)
+
+    def subjects_sample(self, p: Node, n: int) -> list[Node]:
+        """Up to `n` distinct subjects of `p`, the first the store lists (no full scan)."""
+        if self.backend.name == "sparql":
+            res = self.query(f"SELECT DISTINCT ?s WHERE {{ ?s ?p ?o }} LIMIT {int(n)}", {"p": p})
+            return [row[0] for row in res.rows if row[0] is not None]
+        found: dict[Node, None] = {}
+        for (s, _, _), _ in self.rdf.store.triples((None, p, None), self.rdf):
+            found[s] = None
+            if len(found) >= n:
+                break
+        return list(found)
+
+    def predicate_counts(self) -> dict[URIRef, int]:
+        """Triples per predicate: from a store's load metadata when current, else counted."""
+        store = self.label_store()
+        if store is not None and store.meta("predicates"):
+            return {URIRef(p): n for p, n in json.loads(store.meta("predicates")).items()}
+        return dict(self._predicate_counts())
+
     def triples(self, pattern: tuple[Node | None, Node | None, Node | None]) -> list[Triple]:
         """Triples matching a pattern (None is a wildcard)."""
         return [t for t, _ in self.rdf.store.triples(pattern, self.rdf)]
@@ -241,21 +297,41 @@ class KnowledgeGraph:
         return iri_tail(node)
 
     def labels(self) -> LabelIndex:
-        """The label index of the graph's entities (cached; rebuilt after changes)."""
+        """The label index of the graph's entities (cached; rebuilt after changes). For an Oxigraph folder or
+        an endpoint, a persistent SQLite index (`knowledge.label_store.LabelStore`) with the same lookups."""
+        store = self.label_store()
+        if store is not None:
+            return store  # type: ignore[return-value]
         if self._labels is None or self._labels[0] != self._version:
             with gc_paused():
                 self._labels = (self._version, LabelIndex.from_graph(self.rdf))
         return self._labels[1]
 
+    def label_store(self) -> Any | None:
+        """The persistent label index of an Oxigraph folder (rebuilt from the store after changes made
+        outside a load) or of an endpoint (built once by one streamed scan of its labels into the cache);
+        None for in-memory graphs."""
+        from knowledge.label_store import open_label_store
+
+        if self.backend.name == "memory" or self.location is None:
+            return None
+        if self._label_store is None or self._label_store[0] != self._version:
+            if self._label_store is not None:
+                self._label_store[1].close()
+            stale = self._label_store is not None  # changed through this object since it was opened
+            self._label_store = (self._version, open_label_store(self, rebuild=stale))
+        return self._label_store[1]
+
     def types(self, node: Node) -> list[URIRef]:
         """rdf:type values of `node`."""
         return [t for t in self.objects(node, RDF.type) if isinstance(t, URIRef)]
 
-    def properties(self) -> list[PropertyInfo]:
-        """Every property used in the graph (rdf:type/label excluded), with label, domain, range, roles, count."""
+    def properties(self, counts: Mapping | None = None) -> list[PropertyInfo]:
+        """Every property used in the graph (rdf:type/label excluded), with label, domain, range, roles, count
+        (`counts`: per-predicate counts already known, e.g. from a store's load metadata)."""
         if self._props is not None and self._props[0] == self._version:
             return self._props[1]
-        counts = self._predicate_counts()
+        counts = Counter(counts) if counts is not None else self._predicate_counts()
         skip = {RDF.type, *LABEL_PREDICATES, RDFS.domain, RDFS.range, RDFS.subClassOf, RDFS.subPropertyOf,
                 RDFS.comment, KGO.subjectRole, KGO.objectRole, OWL.inverseOf}
         declared = {s for vt in VOCABULARY_TYPES - {RDFS.Class, OWL.Class} for s in self.subjects(RDF.type, vt)}
@@ -278,6 +354,14 @@ class KnowledgeGraph:
 
     def stats(self) -> GraphStats:
         """Triples, entities (labelled non-vocabulary resources), per-property and per-class counts."""
+        store = self.label_store()
+        if store is not None and store.meta("predicates") and store.meta("triples") == str(len(self)):
+            counts = {URIRef(p): n for p, n in json.loads(store.meta("predicates")).items()}
+            classes = self._class_counts()
+            return GraphStats(backend=self.backend.name, location=self.location, triples=len(self),
+                              entities=len(store),
+                              properties={p.label: p.count for p in self.properties(counts) if p.count},
+                              classes={self.label(c): n for c, n in classes.most_common()})
         classes = self._class_counts()
         return GraphStats(backend=self.backend.name, location=self.location, triples=len(self),
                           entities=len(self.labels()),

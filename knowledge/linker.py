@@ -113,8 +113,9 @@ class EntityLinker:
         key = normalise(text)
         if not key:
             return
-        matches = process.extract(key, labels.keys, scorer=fuzz.token_sort_ratio, limit=k,
-                                  score_cutoff=self.fuzzy_cutoff)
+        # a persistent label index (knowledge.label_store) narrows the keys by shared trigrams first
+        keys = labels.fuzzy_keys(key) if hasattr(labels, "fuzzy_keys") else labels.keys
+        matches = process.extract(key, keys, scorer=fuzz.token_sort_ratio, limit=k, score_cutoff=self.fuzzy_cutoff)
         for found, score, _ in matches:
             if found == key:
                 continue

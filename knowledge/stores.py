@@ -51,6 +51,11 @@ class StoreBackend(Protocol):
         """Run a SPARQL update; values only via bindings."""
         ...
 
+    def edges(self, graph: rdflib.Graph, nodes: Sequence[Node], inverse: bool) -> dict[Node, list[tuple[Node, Node]]]:
+        """Every (property, neighbour) of each node: its outgoing triples, or its incoming ones when `inverse`
+        (one batched lookup: the hop-by-hop neighbourhood queries of a store-backed view)."""
+        ...
+
 
 class MemoryBackend:
     """rdflib Memory store: everything in this process."""
@@ -79,6 +84,12 @@ class MemoryBackend:
 
     def update(self, graph: rdflib.Graph, sparql: str, bindings: Mapping[Variable, Node]) -> None:
         graph.update(sparql, initBindings=dict(bindings))
+
+    def edges(self, graph: rdflib.Graph, nodes: Sequence[Node], inverse: bool) -> dict[Node, list[tuple[Node, Node]]]:
+        triples = graph.store.triples
+        if inverse:
+            return {n: [(p, s) for (s, p, _), _ in triples((None, None, n), graph)] for n in nodes}
+        return {n: [(p, o) for (_, p, o), _ in triples((n, None, None), graph)] for n in nodes}
 
 
 def _to_ox(term: Node) -> Any:
@@ -113,6 +124,9 @@ class OxigraphBackend:
             folder = Path(location)
             if folder.exists() and not folder.is_dir():
                 raise BackendError(f"{folder}: the oxigraph store location must be a folder")
+            if not kw.get("create", True) and not (folder / "CURRENT").is_file():
+                what = "does not exist" if not folder.exists() else "holds no oxigraph store"
+                raise BackendError(f"{folder}: {what} (create one with `kgreason load FILE --store {folder}`)")
             folder.mkdir(parents=True, exist_ok=True)
             try:
                 inner = ox.Store(str(folder))
@@ -156,6 +170,52 @@ class OxigraphBackend:
     def update(self, graph: rdflib.Graph, sparql: str, bindings: Mapping[Variable, Node]) -> None:
         graph.update(sparql, initBindings=dict(bindings))  # oxrdflib defers to rdflib's engine for bindings
 
+    def edges(self, graph: rdflib.Graph, nodes: Sequence[Node], inverse: bool) -> dict[Node, list[tuple[Node, Node]]]:
+        """Native index scans (SPO for outgoing, OSP for incoming) of the pyoxigraph store, default graph."""
+        import pyoxigraph as ox
+
+        inner = graph.store._inner
+        default = ox.DefaultGraph()
+        conv = _FromOx()
+        out: dict[Node, list[tuple[Node, Node]]] = {}
+        for n in nodes:
+            if isinstance(n, Literal) and not inverse:
+                out[n] = []
+                continue
+            term = _to_ox(n)
+            quads = (inner.quads_for_pattern(None, None, term, default) if inverse
+                     else inner.quads_for_pattern(term, None, None, default))
+            if inverse:
+                out[n] = [(conv(q.predicate), conv(q.subject)) for q in quads]
+            else:
+                out[n] = [(conv(q.predicate), conv(q.object)) for q in quads]
+        return out
+
+
+class _FromOx:
+    """pyoxigraph terms -> rdflib terms (IRIs cached per call: properties repeat)."""
+
+    def __init__(self) -> None:
+        self._iris: dict[str, URIRef] = {}
+
+    def __call__(self, term: Any) -> Node:
+        import pyoxigraph as ox
+
+        if isinstance(term, ox.NamedNode):
+            found = self._iris.get(term.value)
+            if found is None:
+                found = self._iris[term.value] = URIRef(term.value)
+            return found
+        if isinstance(term, ox.BlankNode):
+            return BNode(term.value)
+        if term.language:
+            return Literal(term.value, lang=term.language)
+        dt = term.datatype.value
+        return Literal(term.value) if dt == _XSD_STRING else Literal(term.value, datatype=URIRef(dt))
+
+
+_XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
+
 
 class SparqlBackend:
     """A remote SPARQL 1.1 endpoint; `location` is the query URL, `update_endpoint` the update URL.
@@ -196,6 +256,21 @@ class SparqlBackend:
 
     def update(self, graph: rdflib.Graph, sparql: str, bindings: Mapping[Variable, Node]) -> None:
         graph.store.update(sparql, initNs={}, initBindings=dict(bindings), queryGraph=_ENDPOINT_DEFAULT)
+
+    def edges(self, graph: rdflib.Graph, nodes: Sequence[Node], inverse: bool, batch: int = 100
+              ) -> dict[Node, list[tuple[Node, Node]]]:
+        """One SELECT per `batch` nodes; the nodes (graph terms, never user text) go into a VALUES block
+        written by rdflib's term serialiser, as rdflib itself does for initBindings on a remote store."""
+        out: dict[Node, list[tuple[Node, Node]]] = {n: [] for n in nodes}
+        pattern = "?x ?p ?n" if inverse else "?n ?p ?x"
+        todo = [n for n in nodes if inverse or not isinstance(n, Literal)]
+        for i in range(0, len(todo), batch):
+            values = " ".join(n.n3() for n in todo[i:i + batch])
+            res = graph.store.query(f"SELECT ?n ?p ?x WHERE {{ VALUES ?n {{ {values} }} {pattern} }}", initNs={},
+                                    initBindings={}, queryGraph=_ENDPOINT_DEFAULT)
+            for n, p, x in res:
+                out.setdefault(n, []).append((p, x))
+        return out
 
 
 _ENDPOINT_DEFAULT = "__UNION__"

@@ -19,7 +19,8 @@ _SYNONYMS_HELP = ('Zero-shot planning also matches words by embedding similarity
 
 def _config(kg: list[Path] | None, store: Optional[str], endpoint: Optional[str], question_model: Optional[str],
             zero_shot: bool, index: Optional[Path], rules: list[Path] | None, bundled_rules: bool,
-            timeout: float, device: Optional[str], synonyms: bool = False):  # type: ignore[no-untyped-def]
+            timeout: float, device: Optional[str], synonyms: bool = False,
+            view: str = "auto"):  # type: ignore[no-untyped-def]
     from agents.config import GraphSource, KGReasonConfig
 
     chosen = [x for x in (kg, store, endpoint) if x]
@@ -35,7 +36,11 @@ def _config(kg: list[Path] | None, store: Optional[str], endpoint: Optional[str]
         source = GraphSource("demo")
     return KGReasonConfig(graph=source, question_model=None if zero_shot else (question_model or "auto"),
                           index_dir=index, rules=tuple(rules or ()), bundled_rules=bundled_rules,
-                          agent_timeout_s=timeout, device=device, zero_shot_embeddings=synonyms)
+                          agent_timeout_s=timeout, device=device, zero_shot_embeddings=synonyms, view=view)
+
+
+_VIEW_HELP = ("How questions read the graph: memory (every triple in an adjacency view), store (hop-by-hop "
+              "queries, bounded memory) or auto (store for endpoints and stores of 1M+ triples).")
 
 
 @app.command("ask")
@@ -51,13 +56,14 @@ def ask(question: str = typer.Argument(..., help="The question, in plain words."
         bundled_rules: bool = typer.Option(False, help="Apply the bundled movie rules."),
         timeout: float = typer.Option(10.0, help="Seconds each agent may take."),
         device: Optional[str] = typer.Option(None),
+        view: str = typer.Option("auto", help=_VIEW_HELP),
         as_json: bool = typer.Option(False, "--json", help="Print answers, proofs and trace as JSON.")) -> None:
     """Answer a question over the graph, with proofs."""
     from agents.coordinator import Coordinator
 
     try:
         cfg = _config(kg, store, endpoint, question_model, zero_shot, index, rules, bundled_rules, timeout, device,
-                      synonyms)
+                      synonyms, view)
         with Coordinator(cfg) as coord:
             coord.warm_up()
             result = coord.run(question)
@@ -84,6 +90,7 @@ def evaluate_qa_cmd(
         lowercase: bool = typer.Option(False, help="Lower-case the questions (as many users type them)."),
         limit: Optional[int] = typer.Option(None, min=1),
         device: Optional[str] = typer.Option(None),
+        view: str = typer.Option("auto", help=_VIEW_HELP),
         out: Optional[Path] = typer.Option(None, "--json", help="Also write the JSON report here.")) -> None:
     """Hits@1, exact match, F1, questions/s and latency of the whole pipeline."""
     from agents.coordinator import Coordinator
@@ -91,7 +98,7 @@ def evaluate_qa_cmd(
 
     try:
         items = read_qa(questions, qtypes, keep_brackets=keep_brackets, limit=limit, lowercase=lowercase)
-        cfg = _config(kg, store, endpoint, question_model, zero_shot, None, None, False, 60.0, device, synonyms)
+        cfg = _config(kg, store, endpoint, question_model, zero_shot, None, None, False, 60.0, device, synonyms, view)
         with Coordinator(cfg) as coord:
             report = evaluate_qa(coord, items)
     except USER_ERRORS as exc:

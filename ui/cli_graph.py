@@ -17,9 +17,10 @@ if TYPE_CHECKING:
 
 def open_graph(kg: list[Path] | None = None, store: Optional[str] = None, endpoint: Optional[str] = None,
                *, demo_when_empty: bool = True, format: Optional[str] = None,
-               delimiter: Optional[str] = None, header: bool = False) -> "KnowledgeGraph":
-    """The graph the CLI options name: files loaded into memory (`--kg`), an oxigraph folder (`--store`),
-    a SPARQL endpoint (`--endpoint`), else the bundled demo graph. Bad input -> `fail` (exit 2)."""
+               delimiter: Optional[str] = None, header: bool = False, create: bool = False) -> "KnowledgeGraph":
+    """The graph the CLI options name: files loaded into memory (`--kg`), an oxigraph folder (`--store`;
+    a missing one is an error unless `create`, which only `load` passes), a SPARQL endpoint (`--endpoint`),
+    else the bundled demo graph. Bad input -> `fail` (exit 2)."""
     from knowledge.errors import InputError
     from knowledge.graph import KnowledgeGraph
 
@@ -28,7 +29,7 @@ def open_graph(kg: list[Path] | None = None, store: Optional[str] = None, endpoi
         raise fail("give only one of --kg, --store, --endpoint")
     try:
         if store:
-            return KnowledgeGraph.open("oxigraph", store)
+            return KnowledgeGraph.open("oxigraph", store, create=create)
         if endpoint:
             return KnowledgeGraph.open("sparql", endpoint)
         graph = KnowledgeGraph.open("memory")
@@ -57,7 +58,7 @@ def load(files: list[Path] = typer.Argument(..., help="RDF files (ttl, nt, nq, t
     """Load files into a graph (all or nothing) and report triples added, entities, seconds, triples/s."""
     from knowledge.errors import InputError
 
-    graph = open_graph(None, store, endpoint, demo_when_empty=False)
+    graph = open_graph(None, store, endpoint, demo_when_empty=False, create=True)
     try:
         report = graph.load(files, format=format, delimiter=delimiter, header=header)
         total = len(graph)

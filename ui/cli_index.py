@@ -123,7 +123,7 @@ def ingest(files: list[Path] = typer.Argument(..., help="UTF-8 text or Markdown 
 
     if ner_profile not in NER_PROFILES:
         raise fail(f"--ner-profile must be one of {', '.join(NER_PROFILES)}, got {ner_profile!r}")
-    graph = open_graph(kg, store, endpoint, delimiter=delimiter)
+    graph = open_graph(kg, store, endpoint, delimiter=delimiter, create=True)  # ingest writes: it may start a store
     cached = index_dir is None  # the graph's cache folder must keep matching the graph it was built for
     try:
         index = None if no_index else _open_index(graph, index_dir, ["entity", "fact"], "auto")

@@ -1,0 +1,235 @@
+"""A persistent label index in SQLite (stdlib sqlite3): exact, normalised and fuzzy (FTS5 trigram) lookups
+without holding the graph's labels in memory.
+
+It offers what the entity linker reads from `LabelIndex` (`exact`, `normalised`, `entries`, `label_of`) plus
+`fuzzy_keys(key, limit)`: the normalised keys sharing the most character trigrams with `key`, which the
+linker re-scores with rapidfuzz instead of scanning every key. Keys are `knowledge.labels.normalise`.
+Kept in the store's folder (`LABELS_FILE`), so the atomic swap of a load replaces store and index together."""
+from __future__ import annotations
+
+import hashlib
+import json
+import sqlite3
+import urllib.parse
+import urllib.request
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import Any
+
+from rdflib import RDF, URIRef
+
+from knowledge.errors import BackendError
+from knowledge.labels import LABEL_PREDICATES, VOCABULARY_TYPES, LabelEntry, normalise
+
+LABELS_FILE = "kgreason-labels.sqlite"
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS labels (iri TEXT NOT NULL, label TEXT NOT NULL, norm TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+"""
+_INDEXES = """
+CREATE INDEX IF NOT EXISTS labels_norm ON labels (norm);
+CREATE INDEX IF NOT EXISTS labels_iri ON labels (iri);
+CREATE VIRTUAL TABLE IF NOT EXISTS keys USING fts5 (norm, content = 'labels', tokenize = 'trigram');
+"""
+
+
+class LabelStore:
+    """Labels of one graph in an SQLite file; reads are cheap point queries, safe from several threads."""
+
+    def __init__(self, path: str | Path, *, readonly: bool = True) -> None:
+        self.path = Path(path)
+        uri = f"file:{self.path}?mode={'ro' if readonly else 'rwc'}"
+        self._db = sqlite3.connect(uri, uri=True, check_same_thread=False)
+        if not readonly:
+            self._db.executescript(_SCHEMA)
+
+    # ------------------------------------------------------------------ building
+    @classmethod
+    def build(cls, path: str | Path, pairs: Iterable[tuple[str, str]], meta: dict[str, str] | None = None,
+              batch: int = 50_000) -> "LabelStore":
+        """Write a fresh index from (iri, label) pairs (streamed in batches: memory stays bounded)."""
+        path = Path(path)
+        path.unlink(missing_ok=True)
+        store = cls(path, readonly=False)
+        db = store._db
+        db.executescript("PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF;")  # a fresh staging file
+        rows: list[tuple[str, str, str]] = []
+        for iri, label in pairs:
+            rows.append((iri, label, normalise(label)))
+            if len(rows) >= batch:
+                db.executemany("INSERT INTO labels VALUES (?, ?, ?)", rows)
+                rows.clear()
+        db.executemany("INSERT INTO labels VALUES (?, ?, ?)", rows)
+        db.executescript(_INDEXES)
+        db.execute("INSERT INTO keys (keys) VALUES ('rebuild')")
+        meta = dict(meta or {})
+        meta.setdefault("resources", str(db.execute("SELECT COUNT(*) FROM labels").fetchone()[0]))
+        db.executemany("INSERT OR REPLACE INTO meta VALUES (?, ?)", list(meta.items()))
+        db.commit()
+        db.close()
+        return cls(path)
+
+    # ------------------------------------------------------------------ reading
+    def meta(self, key: str) -> str | None:
+        row = self._db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return row[0] if row else None
+
+    def __len__(self) -> int:
+        """Labelled resources."""
+        found = self.meta("resources")
+        if found is None:
+            found = str(self._db.execute("SELECT COUNT(DISTINCT iri) FROM labels").fetchone()[0])
+        return int(found)
+
+    def __contains__(self, iri: object) -> bool:
+        return self._db.execute("SELECT 1 FROM labels WHERE iri = ? LIMIT 1", (str(iri),)).fetchone() is not None
+
+    def label_of(self, iri: URIRef) -> str | None:
+        row = self._db.execute("SELECT label FROM labels WHERE iri = ? ORDER BY rowid LIMIT 1",
+                               (str(iri),)).fetchone()
+        return row[0] if row else None
+
+    def exact(self, name: str) -> list[URIRef]:
+        """Resources whose label is exactly `name`."""
+        rows = self._db.execute("SELECT iri FROM labels WHERE norm = ? AND label = ? ORDER BY rowid",
+                                (normalise(name), name))
+        return [URIRef(i) for i in dict.fromkeys(r[0] for r in rows)]
+
+    def normalised(self, name: str) -> list[LabelEntry]:
+        """Resources whose label has the same normalised key as `name`."""
+        return self.entries(normalise(name))
+
+    def entries(self, key: str) -> list[LabelEntry]:
+        """Resources under one normalised key."""
+        rows = self._db.execute("SELECT DISTINCT iri, label FROM labels WHERE norm = ? ORDER BY rowid", (key,))
+        return [LabelEntry(URIRef(i), label) for i, label in rows]
+
+    def has_key_starting(self, word: str) -> bool:
+        """Whether some normalised key is `word` or starts with `word` and a space."""
+        w = normalise(word)
+        if not w:
+            return False
+        row = self._db.execute("SELECT 1 FROM labels WHERE norm = ? OR (norm >= ? AND norm < ?) LIMIT 1",
+                               (w, w + " ", w + "!")).fetchone()
+        return row is not None
+
+    def fuzzy_keys(self, key: str, limit: int = 200, probes: int = 8) -> list[str]:
+        """Keys sharing character trigrams with `key`, most shared first: the `probes` rarest trigrams of the
+        key (a typo spoils at most three) are looked up in the FTS5 trigram index."""
+        grams = sorted({key[i:i + 3] for i in range(len(key) - 2)})
+        if not grams:
+            return []
+        counts = []
+        for g in grams:
+            quoted = '"' + g.replace('"', '""') + '"'  # an FTS5 string literal: the trigram is matched as text
+            n = self._db.execute("SELECT COUNT(*) FROM (SELECT 1 FROM keys WHERE keys MATCH ? LIMIT 5000)",
+                                 (quoted,)).fetchone()[0]
+            counts.append((n, quoted))
+        counts.sort()
+        chosen = [q for n, q in counts[:probes] if n]
+        if not chosen:
+            return []
+        rows = self._db.execute("SELECT norm FROM keys WHERE keys MATCH ? ORDER BY rank LIMIT ?",
+                                (" OR ".join(chosen), limit))
+        return list(dict.fromkeys(r[0] for r in rows))
+
+    @property
+    def keys(self) -> Iterator[str]:
+        """Every normalised key, streamed (LabelIndex gives a list; here the keys may not fit in memory)."""
+        return (r[0] for r in self._db.execute("SELECT DISTINCT norm FROM labels ORDER BY norm"))
+
+    def items(self) -> Iterator[tuple[URIRef, str]]:
+        """(iri, label) for every indexed label."""
+        for i, label in self._db.execute("SELECT iri, label FROM labels ORDER BY rowid"):
+            yield URIRef(i), label
+
+    def close(self) -> None:
+        self._db.close()
+
+
+# ------------------------------------------------------------------------------------------ building
+def open_label_store(graph: Any, rebuild: bool = False) -> LabelStore:
+    """The label index of a KnowledgeGraph on an Oxigraph folder (in the folder) or a SPARQL endpoint (in the
+    cache, keyed by the endpoint URL); built from the graph's label triples when missing or `rebuild`."""
+    if graph.backend.name == "oxigraph":
+        path = Path(graph.location) / LABELS_FILE
+        if rebuild or not path.is_file():
+            inner = graph.rdf.store._inner
+            return build_from_oxigraph(inner, path, len(inner))
+        return LabelStore(path)
+    path = endpoint_labels_path(graph.location)
+    if rebuild or not path.is_file():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".building")
+        counts = {str(p): int(n) for p, n in graph._predicate_counts().items()}
+        LabelStore.build(tmp, _endpoint_pairs(graph.location), meta={"predicates": json.dumps(counts)}).close()
+        tmp.replace(path)  # atomic: a scan cut short leaves no half index
+    return LabelStore(path)
+
+
+def endpoint_labels_path(url: str) -> Path:
+    from knowledge.retrieval import default_cache_dir
+
+    digest = hashlib.sha256(url.encode("utf-8")).hexdigest()[:20]
+    return default_cache_dir().parent / "labels" / f"{digest}.sqlite"
+
+
+def build_from_oxigraph(st: Any, path: Path, triples: int) -> LabelStore:
+    """Index the label triples of a pyoxigraph Store (streamed), with the store's size and per-property counts
+    as metadata."""
+    import pyoxigraph as ox
+
+    vocab: set[str] = set()
+    rdf_type = ox.NamedNode(str(RDF.type))
+    for vt in VOCABULARY_TYPES:
+        vocab.update(q.subject.value for q in st.quads_for_pattern(None, rdf_type, ox.NamedNode(str(vt)))
+                     if isinstance(q.subject, ox.NamedNode))
+
+    def pairs() -> Iterator[tuple[str, str]]:
+        for pred in LABEL_PREDICATES:
+            for q in st.quads_for_pattern(None, ox.NamedNode(str(pred)), None):
+                s, o = q.subject, q.object
+                if isinstance(s, ox.NamedNode) and isinstance(o, ox.Literal) and s.value not in vocab:
+                    yield s.value, o.value
+
+    counts = {str(row["p"].value): int(row["n"].value) for row in
+              st.query("SELECT ?p (COUNT(*) AS ?n) WHERE { ?s ?p ?o } GROUP BY ?p")}
+    return LabelStore.build(path, pairs(), meta={"triples": str(triples), "predicates": json.dumps(counts)})
+
+
+_ENDPOINT_LABELS = """SELECT ?s ?l WHERE {{ VALUES ?p {{ {preds} }} ?s ?p ?l .
+  FILTER (isIRI(?s) && isLiteral(?l))
+  FILTER NOT EXISTS {{ VALUES ?vt {{ {vocab} }} ?s a ?vt }} }}"""
+
+
+def _endpoint_pairs(url: str) -> Iterator[tuple[str, str]]:
+    """Every (iri, label) of an endpoint, read as a streamed TSV result (bounded memory). The query is a
+    constant: it holds only the fixed label predicates and vocabulary types."""
+    query = _ENDPOINT_LABELS.format(preds=" ".join(f"<{p}>" for p in LABEL_PREDICATES),
+                                    vocab=" ".join(f"<{v}>" for v in sorted(VOCABULARY_TYPES)))
+    req = urllib.request.Request(url, data=urllib.parse.urlencode({"query": query}).encode("ascii"),
+                                 headers={"Accept": "text/tab-separated-values",
+                                          "Content-Type": "application/x-www-form-urlencoded"})
+    try:
+        resp = urllib.request.urlopen(req, timeout=600)
+    except OSError as exc:
+        raise BackendError(f"{url}: cannot read the endpoint's labels ({exc})") from exc
+    with resp:
+        next(resp, None)  # the header line (?s ?l)
+        for raw in resp:
+            line = raw.decode("utf-8").rstrip("\r\n")
+            s, _, lit = line.partition("\t")
+            if s.startswith("<") and lit.startswith('"'):
+                yield s[1:-1], _unquote_literal(lit)
+
+
+def _unquote_literal(term: str) -> str:
+    """The lexical form of a TSV (N-Triples style) literal: `"text"@en`, `"text"^^<dt>`."""
+    end = term.rfind('"')
+    body = term[1:end]
+    if "\\" not in body:
+        return body
+    try:
+        return json.loads('"' + body.replace("\\'", "'") + '"')
+    except ValueError:
+        return body
