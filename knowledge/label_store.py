@@ -19,9 +19,11 @@ from typing import Any
 from rdflib import RDF, URIRef
 
 from knowledge.errors import BackendError
-from knowledge.labels import LABEL_PREDICATES, VOCABULARY_TYPES, LabelEntry, normalise
+from knowledge.labels import LABEL_PREDICATES, VOCABULARY_TYPES, LabelEntry, name_keys, normalise
 
 LABELS_FILE = "kgreason-labels.sqlite"
+#: bumped when the layout or the keys change; an index of another version is rebuilt when opened
+SCHEMA_VERSION = "2"
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS labels (iri TEXT NOT NULL, label TEXT NOT NULL, norm TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -55,15 +57,16 @@ class LabelStore:
         db.executescript("PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF;")  # a fresh staging file
         rows: list[tuple[str, str, str]] = []
         for iri, label in pairs:
-            rows.append((iri, label, normalise(label)))
+            rows.extend((iri, label, key) for key in name_keys(label) if key)
             if len(rows) >= batch:
                 db.executemany("INSERT INTO labels VALUES (?, ?, ?)", rows)
                 rows.clear()
         db.executemany("INSERT INTO labels VALUES (?, ?, ?)", rows)
         db.executescript(_INDEXES)
         db.execute("INSERT INTO keys (keys) VALUES ('rebuild')")
-        meta = dict(meta or {})
-        meta.setdefault("resources", str(db.execute("SELECT COUNT(*) FROM labels").fetchone()[0]))
+        meta = dict(meta or {}, schema=SCHEMA_VERSION)
+        meta.setdefault("resources", str(db.execute("SELECT COUNT(*) FROM (SELECT DISTINCT iri, label FROM labels)"
+                                                    ).fetchone()[0]))
         db.executemany("INSERT OR REPLACE INTO meta VALUES (?, ?)", list(meta.items()))
         db.commit()
         db.close()
@@ -96,8 +99,35 @@ class LabelStore:
         return [URIRef(i) for i in dict.fromkeys(r[0] for r in rows)]
 
     def normalised(self, name: str) -> list[LabelEntry]:
-        """Resources whose label has the same normalised key as `name`."""
-        return self.entries(normalise(name))
+        """Resources whose label has a normalised key of `name` (`knowledge.labels.name_keys`)."""
+        out: list[LabelEntry] = []
+        for key in name_keys(name):
+            out.extend(e for e in self.entries(key) if e not in out)
+        return out
+
+    def partial(self, name: str, limit: int = 50) -> list[LabelEntry]:
+        """As `LabelIndex.partial`: labels holding the words of `name` as a whole-word run but longer, best
+        first (at most `limit` keys looked at: past a few, a partial name names nothing in particular)."""
+        key = normalise(name)
+        if not key:
+            return []
+        out: list[LabelEntry] = []
+        for k in self.keys_with_words(key, limit):
+            out.extend(e for e in self.entries(k) if e not in out)
+        return out
+
+    def keys_with_words(self, key: str, limit: int = 50) -> list[str]:
+        """Keys other than `key` holding it as a whole-word run: those starting with it (B-tree range), then
+        those with it after a space (FTS5 trigram substring match); the run at the start, then shorter keys."""
+        found = [r[0] for r in self._db.execute("SELECT DISTINCT norm FROM labels WHERE norm >= ? AND norm < ? "
+                                                "LIMIT ?", (key + " ", key + "!", limit))]
+        if len(key) >= 2:
+            inner = '"' + (" " + key).replace('"', '""') + '"'
+            found += [r[0] for r in self._db.execute("SELECT norm FROM keys WHERE keys MATCH ? LIMIT ?",
+                                                     (inner, limit * 4))]
+        hits = [k for k in dict.fromkeys(found) if k != key and f" {key} " in f" {k} "]
+        hits.sort(key=lambda k: (not k.startswith(key + " "), len(k), k))
+        return hits[:limit]
 
     def entries(self, key: str) -> list[LabelEntry]:
         """Resources under one normalised key."""
@@ -153,12 +183,12 @@ def open_label_store(graph: Any, rebuild: bool = False) -> LabelStore:
     cache, keyed by the endpoint URL); built from the graph's label triples when missing or `rebuild`."""
     if graph.backend.name == "oxigraph":
         path = Path(graph.location) / LABELS_FILE
-        if rebuild or not path.is_file():
+        if rebuild or not _current(path):
             inner = graph.rdf.store._inner
             return build_from_oxigraph(inner, path, len(inner))
         return LabelStore(path)
     path = endpoint_labels_path(graph.location)
-    if rebuild or not path.is_file():
+    if rebuild or not _current(path):
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(".building")
         counts = {str(p): int(n) for p, n in graph._predicate_counts().items()}
@@ -167,8 +197,21 @@ def open_label_store(graph: Any, rebuild: bool = False) -> LabelStore:
     return LabelStore(path)
 
 
+def _current(path: Path) -> bool:
+    if not path.is_file():
+        return False
+    try:
+        store = LabelStore(path)
+        try:
+            return store.meta("schema") == SCHEMA_VERSION
+        finally:
+            store.close()
+    except sqlite3.Error:
+        return False
+
+
 def endpoint_labels_path(url: str) -> Path:
-    from knowledge.retrieval import default_cache_dir
+    from knowledge.cache import default_cache_dir
 
     digest = hashlib.sha256(url.encode("utf-8")).hexdigest()[:20]
     return default_cache_dir().parent / "labels" / f"{digest}.sqlite"

@@ -20,6 +20,7 @@ from rapidfuzz import fuzz, process
 from rdflib import RDF, Literal, URIRef
 
 from knowledge.embeddings import Embedder
+from knowledge.cache import default_cache_dir  # noqa: F401  (re-exported: callers import it from here)
 from knowledge.errors import InputError
 from knowledge.labels import LABEL_PREDICATES, normalise
 from knowledge.namespaces import KGO
@@ -126,14 +127,6 @@ def graph_fingerprint(graph: "KnowledgeGraph") -> dict[str, Any]:
         total = (total + int.from_bytes(digest, "little")) & 0xFFFFFFFFFFFFFFFF
         n += 1
     return {"triples": n, "hash": f"{total:016x}"}
-
-
-def default_cache_dir() -> Path:
-    """Where cached indexes live: $KGREASON_CACHE, else $XDG_CACHE_HOME/kgreason, else ~/.cache/kgreason."""
-    if os.environ.get("KGREASON_CACHE"):
-        return Path(os.environ["KGREASON_CACHE"]) / "index"
-    base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
-    return base / "kgreason" / "index"
 
 
 def cache_folder(fingerprint: dict[str, Any], cache_dir: str | Path | None = None) -> Path:

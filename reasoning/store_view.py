@@ -17,7 +17,7 @@ from rdflib import RDFS, Literal, URIRef
 from rdflib.term import Node
 
 from knowledge.namespaces import KGO
-from reasoning.graphview import LABEL_PROPS, GraphView, is_schema_property, iri_tail, normalize, role_key
+from reasoning.graphview import LABEL_PROPS, GraphView, is_schema_property, iri_tail, role_key
 
 _ALL_LENGTHS = frozenset(range(1, 64))
 
@@ -117,17 +117,36 @@ class _Table:
 
 
 class _ByLabel:
-    """`view.by_label`: detector key (lower-cased word/punctuation tokens) -> nodes, from the label index."""
+    """`view.by_label`: normalised name key (`knowledge.labels.name_keys`) -> nodes, from the label index."""
 
-    def __init__(self, labels: Any) -> None:
+    def __init__(self, labels: Any, node: Any) -> None:
         self._labels = labels
+        self._node = node
 
     def get(self, key: str, default: Any = None) -> Any:
-        nodes = [e.iri for e in self._labels.normalised(key) if normalize(e.label) == key]
+        nodes = [self._node(e.iri) for e in self._labels.entries(key)]
         return list(dict.fromkeys(nodes)) or default
+
+    def __getitem__(self, key: str) -> list[Node]:
+        found = self.get(key)
+        if found is None:
+            raise KeyError(key)
+        return found
 
     def __contains__(self, key: object) -> bool:
         return self.get(key) is not None  # type: ignore[arg-type]
+
+
+class _Words:
+    """What `planner.label_words` gives the detector for partial names (word -> keys holding it), from the
+    label index (a few keys per word: more than a few means the word names nothing in particular)."""
+
+    def __init__(self, labels: Any, limit: int = 8) -> None:
+        self._labels = labels
+        self._limit = limit
+
+    def get(self, word: str, default: Any = ()) -> Any:
+        return self._labels.keys_with_words(word, self._limit) or default
 
 
 class _Starts:
@@ -165,8 +184,12 @@ class StoreView(GraphView):
         self.out = _Table(self._fwd, props)  # type: ignore[assignment]
         self.inc = _Table(self._back, props)  # type: ignore[assignment]
         label_index = graph.labels()
-        self.by_label = _ByLabel(label_index)  # type: ignore[assignment]
-        self.memo[("label_starts",)] = _Starts(label_index)  # what planner.label_starts would build from every label
+        self.by_label = _ByLabel(label_index, self.node)  # type: ignore[assignment]
+        # what the planner's detector would build from every label, answered by the label index instead; fuzzy
+        # typos are left to the entity linker (FTS5 trigram candidates), so the detector gets no key list
+        self.memo[("label_starts",)] = _Starts(label_index)
+        self.memo[("label_words",)] = _Words(label_index)
+        self.memo[("label_keys",)] = ()
 
     @classmethod
     def build(cls, graph: object, extra: Any = ()) -> "StoreView":  # type: ignore[override]

@@ -1,0 +1,184 @@
+"""Graphs bigger than memory: streaming atomic loads, the persistent label index, the store-backed view
+(same answers as the memory view, on every store backend) and a missing --store refused."""
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from rdflib import URIRef
+from typer.testing import CliRunner
+
+from agents.config import GraphSource, KGReasonConfig
+from agents.coordinator import Coordinator
+from knowledge.graph import KnowledgeGraph
+from knowledge.label_store import LABELS_FILE
+from knowledge.linker import EntityLinker
+from knowledge.namespaces import entity_iri, property_iri
+from reasoning.graphview import GraphView
+from reasoning.paths import PathReasoner, PathStep
+from reasoning.store_view import StoreView
+from ui.cli import app
+
+ROOT = Path(__file__).resolve().parents[2]
+STORE_BACKENDS = ["oxigraph", pytest.param("sparql", marks=pytest.mark.integration)]
+
+
+@pytest.fixture(params=STORE_BACKENDS)
+def store_graph(request: pytest.FixtureRequest, tmp_path: Path, movies_file: Path):  # type: ignore[no-untyped-def]
+    """The movie triples in an Oxigraph folder or behind a real `oxigraph serve` (label index in a temp cache)."""
+    if request.param == "oxigraph":
+        kg = KnowledgeGraph.open("oxigraph", tmp_path / "store")
+    else:
+        base = request.getfixturevalue("oxigraph_server")
+        request.getfixturevalue("monkeypatch").setenv("KGREASON_CACHE", str(tmp_path / "cache"))
+        kg = KnowledgeGraph.open("sparql", f"{base}/query", update_endpoint=f"{base}/update")
+        kg.query("CLEAR ALL", allow_update=True)
+    kg.load(movies_file)
+    yield kg
+    kg.close()
+
+
+def _adjacency(view: GraphView, nodes: list, props: list) -> dict:
+    return {(p, n, inv): sorted(map(str, (view.inc if inv else view.out)[p].get(n, ())))
+            for p in props for n in nodes for inv in (False, True)}
+
+
+def test_store_view_reads_what_the_memory_view_holds(store_graph: KnowledgeGraph) -> None:
+    memory, store = GraphView.build(store_graph), StoreView(store_graph)
+    props = memory.fact_properties()
+    assert store.fact_properties() == props and len(props) == 3
+    nodes = [entity_iri(n) for n in ("Kismet", "Marlene Dietrich", "Heat", "1995", "Nobody")]
+    assert _adjacency(store, nodes, props) == _adjacency(memory, nodes, props)
+    for n in nodes + props:
+        assert store.label(n) == memory.label(n)
+        assert store.property_label(n) == memory.property_label(n)
+    kismet, directed = entity_iri("Kismet"), property_iri("directed_by")
+    assert store.has(kismet, directed, entity_iri("William Dieterle"))
+    assert not store.has(kismet, directed, entity_iri("Michael Mann"))
+    assert store.by_label.get("marlene dietrich") == [entity_iri("Marlene Dietrich")]
+    assert store.by_label.get("gregoire colin") == [entity_iri("Grégoire Colin")]  # accents folded
+    assert store.by_label.get("nobody at all") is None
+    # a 2-hop path (films of Kismet's star, then their directors) gives the same answers and proofs
+    steps = (PathStep(property_iri("starred_actors")), PathStep(property_iri("starred_actors"), True),
+             PathStep(directed))
+    a, b = PathReasoner().run_view(memory, kismet, steps), PathReasoner().run_view(store, kismet, steps)
+    assert a.answers == b.answers == {entity_iri("Josef von Sternberg"): [
+        ((kismet, property_iri("starred_actors"), entity_iri("Marlene Dietrich")),
+         (entity_iri("Shanghai Express"), property_iri("starred_actors"), entity_iri("Marlene Dietrich")),
+         (entity_iri("Shanghai Express"), directed, entity_iri("Josef von Sternberg")))]}
+
+
+def test_store_view_answers_like_memory_through_the_pipeline(store_graph: KnowledgeGraph) -> None:
+    kind = "store" if store_graph.backend.name == "oxigraph" else "endpoint"
+    answers = {}
+    for view in ("memory", "store"):
+        cfg = KGReasonConfig(graph=GraphSource(kind, location=store_graph.location), question_model=None, view=view)
+        coord = Coordinator(cfg)
+        coord.runtime._graph = store_graph  # the open graph (one RocksDB handle per folder)
+        assert coord.runtime.uses_store_view() == (view == "store")
+        result = coord.run("who directed Shanghai Express")
+        answers[view] = [(a.label, a.proofs) for a in result.answers]
+    assert answers["store"] == answers["memory"] and answers["store"][0][0] == "Josef von Sternberg"
+
+
+def test_view_chosen_by_size(tmp_path: Path, movies_file: Path) -> None:
+    with KnowledgeGraph.open("oxigraph", tmp_path / "s") as kg:
+        kg.load(movies_file)
+        size = len(kg)
+        for limit, store in ((size + 1, False), (size, True)):
+            cfg = KGReasonConfig(graph=GraphSource("store", location=str(tmp_path / "s")), question_model=None,
+                                 memory_view_max_triples=limit)
+            coord = Coordinator(cfg)
+            coord.runtime._graph = kg
+            assert coord.runtime.uses_store_view() is store
+            assert isinstance(coord.runtime.view(), StoreView) is store
+
+
+def test_label_index_persists_in_the_store_and_links_typos(tmp_path: Path, movies_file: Path) -> None:
+    folder = tmp_path / "s"
+    with KnowledgeGraph.open("oxigraph", folder) as kg:
+        kg.load(movies_file)
+    assert (folder / LABELS_FILE).is_file()
+    with KnowledgeGraph.open("oxigraph", folder, create=False) as kg:
+        labels = kg.labels()
+        assert type(labels).__name__ == "LabelStore" and len(labels) == 14
+        assert labels.exact("Heat") == [entity_iri("Heat")] and labels.exact("heat") == []
+        assert [e.iri for e in labels.normalised("MARLENE dietrich")] == [entity_iri("Marlene Dietrich")]
+        assert [e.iri for e in labels.partial("Dietrich")] == [entity_iri("Marlene Dietrich")]
+        linker = EntityLinker(kg)
+        best = linker.run("Marlene Dietrch").best
+        assert best is not None and best.iri == entity_iri("Marlene Dietrich") and best.method == "fuzzy"
+        assert linker.run("Zzyzx Qwerty").best is None
+        # a later load updates the index in the same folder
+        extra = tmp_path / "more.txt"
+        extra.write_text("Solaris|directed_by|Andrei Tarkovsky\n", encoding="utf-8")
+        kg.load(extra)
+        assert kg.labels().exact("Andrei Tarkovsky") == [entity_iri("Andrei Tarkovsky")]
+        assert kg.labels().exact("Heat") == [entity_iri("Heat")]
+
+
+def test_missing_store_is_refused_not_created(tmp_path: Path) -> None:
+    runner = CliRunner()
+    missing = tmp_path / "typo"
+    for args in (["stats", "--store", str(missing)], ["ask", "who directed Kismet", "--store", str(missing)]):
+        res = runner.invoke(app, args)
+        assert res.exit_code == 2, res.output
+        assert "does not exist" in res.output and len(res.output.strip().splitlines()) == 1
+        assert "Traceback" not in res.output
+    assert not missing.exists()
+
+
+def _load_cmd(path: Path, store: Path) -> list[str]:
+    return [sys.executable, "-m", "ui.cli", "load", str(path), "--store", str(store)]
+
+
+@pytest.mark.slow
+def test_kill_9_during_a_load_leaves_the_store_before_or_after(tmp_path: Path, movies_file: Path) -> None:
+    """A load killed with SIGKILL at several moments: the store holds exactly the old triples or exactly the
+    new ones (and its label index matches), and the next load cleans up and succeeds."""
+    big = tmp_path / "big.txt"
+    big.write_text("".join(f"Film {i}|rel_{i % 7}|Person {i % 5000}\n" for i in range(60_000)), encoding="utf-8")
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    store = tmp_path / "store"
+
+    def reset() -> int:
+        shutil.rmtree(store, ignore_errors=True)
+        with KnowledgeGraph.open("oxigraph", store) as kg:
+            kg.load(movies_file)
+            return len(kg)
+
+    before = reset()
+    t0 = time.monotonic()
+    subprocess.run(_load_cmd(big, store), env=env, check=True, capture_output=True)
+    full = time.monotonic() - t0
+    with KnowledgeGraph.open("oxigraph", store, create=False) as kg:
+        after = len(kg)
+    assert after > before + 60_000
+    outcomes = []
+    for frac in (0.15, 0.35, 0.55, 0.7, 0.85, 0.95, 1.1):
+        reset()
+        proc = subprocess.Popen(_load_cmd(big, store), env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(full * frac)
+        killed = proc.poll() is None
+        if killed:
+            proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        with KnowledgeGraph.open("oxigraph", store, create=False) as kg:
+            n = len(kg)
+            assert n in (before, after), f"killed at {frac:.0%} of the load: {n} triples (before {before}, after {after})"
+            new_label = kg.labels().exact("Film 59999")
+            assert new_label == ([URIRef(entity_iri("Film 59999"))] if n == after else [])
+            assert kg.labels().exact("Kismet") == [entity_iri("Kismet")]
+        outcomes.append((killed, n == after))
+    assert any(killed and not done for killed, done in outcomes), outcomes  # some kill landed mid-load
+    res = subprocess.run(_load_cmd(big, store), env=env, capture_output=True, text=True)
+    assert res.returncode == 0, res.stderr
+    assert not list(tmp_path.glob(".store.kgreason-staging-*"))
+    with KnowledgeGraph.open("oxigraph", store, create=False) as kg:
+        assert len(kg) == after
