@@ -148,12 +148,6 @@ def test_slow_agent_times_out(people: Path) -> None:
     assert "retriever took longer" in result.reply
 
 
-def test_run_batch_matches_single_runs(coord: Coordinator) -> None:
-    qs = ["where does Bob live?", "who founded Acme Corp?"]
-    batch = coord.run_batch(qs)
-    assert [[a.label for a in r.answers] for r in batch] == [[a.label for a in coord.run(q).answers] for q in qs]
-
-
 def test_config_rejects_bad_values(tmp_path: Path) -> None:
     with pytest.raises(InputError):
         GraphSource("files", (tmp_path / "missing.txt",))

@@ -66,12 +66,15 @@ def graph_files(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     return d / "facts.txt", d / "roles.ttl"
 
 
-@pytest.mark.parametrize("question, label, expected", [
+CASES = [
     ("who does john smith work for", "person_to_employer", {"acme corp"}),
     ("which people work for acme corp", "employer_to_person", {"john smith", "peter blackburn"}),
     ("what city does peter blackburn live in", "person_to_city", {"berlin"}),
     ("what city is the employer of john smith in", "person_to_employer_to_city", {"london"}),
-])
+]
+
+
+@pytest.mark.parametrize("question, label, expected", CASES)
 def test_trained_question_model_drives_the_pipeline(question_model: Path, graph_files, question: str,
                                                     label: str, expected: set[str]) -> None:
     cfg = KGReasonConfig(graph=GraphSource("files", graph_files), question_model=question_model)
@@ -85,3 +88,19 @@ def test_trained_question_model_drives_the_pipeline(question_model: Path, graph_
     assert all(t in rdf for a in result.answers for p in a.proofs for t in p)
     assert [[a.label for a in r.answers] for r in batch] == [[a.label for a in result.answers]] * 2
     assert all(r.ms > 0 for r in batch)
+
+
+def test_run_batch_in_chunks_matches_single_runs(question_model: Path, graph_files) -> None:
+    """Batched runs parse the questions ahead, a chunk at a time (the next chunk on the pool): the same
+    paths, answers, replies and trace steps as one question at a time."""
+    questions = [q for q, _, _ in CASES]
+    cfg = KGReasonConfig(graph=GraphSource("files", graph_files), question_model=question_model)
+    with Coordinator(cfg) as coord:
+        single = [coord.run(q) for q in questions]
+        batch = coord.run_batch(questions, batch_size=3)  # two chunks
+
+    def seen(r):  # noqa: ANN001, ANN202
+        return r.path, [a.label for a in r.answers], r.reply, [(s.agent, s.output_summary, s.status) for s in r.trace]
+
+    assert [seen(r) for r in batch] == [seen(r) for r in single]
+    assert [r.path for r in batch] == [label for _, label, _ in CASES]

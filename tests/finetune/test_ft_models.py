@@ -73,10 +73,12 @@ def test_ft_question_model_round_trip(tiny_bert, tmp_path):
         tmp_path / "q.txt", None, tmp_path / "q.txt", None, tmp_path / "qm")
     assert run.result.last_loss < run.result.first_loss
     parsed = QuestionParser(tmp_path / "qm").run(["who directed Paris", "what movies did John Smith act in"])
-    assert {p for p, _ in parsed[0].paths} == {"actor_to_movie", "movie_to_director"}
+    # two path classes only, so both are always listed: what the model learnt is which one comes first
+    assert [p.paths[0][0] for p in parsed] == ["movie_to_director", "actor_to_movie"]
     assert abs(sum(s for _, s in parsed[0].paths) - 1.0) < 1e-3
+    assert (parsed[0].mention, parsed[0].start, parsed[0].end) == ("Paris", 13, 18)
     scores = evaluate_questions(tmp_path / "qm", tmp_path / "q.txt")
-    assert scores["n"] == 24 and set(scores) >= {"entity_exact", "path_accuracy", "both", "questions_per_second"}
+    assert scores["n"] == 24 and scores["path_accuracy"] == 1.0 and scores["entity_exact"] > 0.5
 
 
 def test_ft_missing_shipped_model_is_clear():

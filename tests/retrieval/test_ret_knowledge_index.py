@@ -6,11 +6,13 @@ import shutil
 from pathlib import Path
 
 import pytest
+from rdflib import RDF
 
 from knowledge.embeddings import Embedder
 from knowledge.errors import InputError
 from knowledge.graph import KnowledgeGraph
 from knowledge.linker import EntityLinker
+from knowledge.namespaces import KGO, entity_iri
 from knowledge.retrieval import (IndexCorruptError, IndexMismatchError, KnowledgeIndex, as_linker_fallback,
                                  graph_fingerprint)
 
@@ -32,6 +34,8 @@ Kissed|directed_by|Lynne Stopkewich
 Kisses|has_genre|Drama
 """
 
+TYPED = [("Kismet", KGO.Movie), ("Casablanca", KGO.Movie), ("Juarez", KGO.Movie), ("Temuera Morrison", KGO.Person)]
+
 
 @pytest.fixture(scope="module")
 def embedder() -> Embedder:
@@ -43,6 +47,7 @@ def _graph(folder: Path) -> KnowledgeGraph:
     path.write_text(KB, encoding="utf-8")
     kg = KnowledgeGraph.open("memory")
     kg.load(path, delimiter="|")
+    kg.add([(entity_iri(name), RDF.type, cls) for name, cls in TYPED])
     return kg
 
 
@@ -92,9 +97,12 @@ def test_ret_kinds_counts_and_type_filter(index: KnowledgeIndex, graph: Knowledg
     with pytest.raises(InputError, match="unknown kind"):
         index.search("Kismet", kind="movie")
     types = {t for e in index.entries.values() for t in e.types}
-    if types:  # the loader types entities (e.g. kgo:Movie): the filter keeps only those
-        some = sorted(types)[0]
-        assert all(some in h.types for h in index.search("Kismet", k=5, entity_type=some))
+    assert types == {str(KGO.Movie), str(KGO.Person)}
+    movies = index.search("Kismet", k=5, entity_type=str(KGO.Movie))
+    assert movies and all(str(KGO.Movie) in h.types for h in movies)
+    assert movies[0].label in ("Kismet", "Kismet directed by William Dieterle")
+    people = index.search("Kismet", k=20, kind="entity", entity_type=str(KGO.Person))
+    assert [h.label for h in people] == ["Temuera Morrison"]  # the only Person, however far from the query
 
 
 def test_ret_reopen_same_answers(index: KnowledgeIndex, graph: KnowledgeGraph, embedder: Embedder) -> None:

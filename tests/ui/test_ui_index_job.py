@@ -45,6 +45,13 @@ def test_first_start_builds_with_progress_then_warm_start_loads(graph: Knowledge
     status = job.status()
     assert status.state == "ready", status.message
     assert status.counts == {"entity": 7, "fact": 4} and status.fraction == 1.0
+    # what the chat showed meanwhile: a first start builds (the encoder loads first, so it is seen building),
+    # counting up to the 11 texts, never past them and never backwards
+    building = [s for s in seen if s.state == "building"]
+    assert building and {s.state for s in seen} <= {"loading", "building", "ready"}
+    assert all(s.total == 11 and 0 <= s.done <= s.total for s in building)
+    fractions = [s.fraction for s in building]
+    assert fractions == sorted(fractions) and "texts embedded" in building[-1].markdown()
     assert "ready" in status.markdown() and "7 entity" in status.markdown()
     assert len(got) == 1
     hits = got[0].search("who directed Kismet", k=1, kind="fact")
