@@ -1,10 +1,9 @@
 """The chat's rendering of proofs, traces and answer subgraphs."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 from rdflib import URIRef
 
+from agents.messages import Answer, StepRecord as Step, TurnResult
 from ui.app_render import (NODE_COLOURS, answer_details, answers_markdown, chain_start, proof_chain, proof_triples,
                            reply_markdown, subgraph_svg, trace_rows)
 
@@ -21,23 +20,6 @@ def label(node: object) -> str:
     return LABELS[node]
 
 
-@dataclass
-class Answer:
-    iri: URIRef
-    label: str
-    score: float
-    proofs: list = field(default_factory=list)
-
-
-@dataclass
-class Step:
-    agent: str
-    input_summary: str
-    output_summary: str
-    ms: float
-    status: str
-
-
 def test_proof_chain_reads_as_labelled_triples() -> None:
     text = proof_chain([(KISMET, DIRECTED, DIETERLE)], label)
     assert text == "**Kismet** —directed by→ **William Dieterle**"
@@ -46,7 +28,7 @@ def test_proof_chain_reads_as_labelled_triples() -> None:
 
 def test_answers_markdown_lists_answers_with_their_proofs_and_truncates() -> None:
     answers = [Answer(DIETERLE, "William Dieterle", 0.9, [((KISMET, DIRECTED, DIETERLE),)])]
-    answers += [Answer(URIRef(E + str(i)), f"other {i}", 0.1) for i in range(12)]
+    answers += [Answer(URIRef(E + str(i)), f"other {i}", 0.1, []) for i in range(12)]
     md = answers_markdown(answers, label, max_answers=3)
     assert md.splitlines()[0] == "- **William Dieterle** (score 0.90)"
     assert "proof: **Kismet** —directed by→ **William Dieterle**" in md
@@ -55,10 +37,8 @@ def test_answers_markdown_lists_answers_with_their_proofs_and_truncates() -> Non
 
 
 def test_conditions_are_shown_and_drawn_with_the_proofs() -> None:
-    from agents.messages import Answer as TurnAnswer
-
     proof, condition = ((KISMET, DIRECTED, DIETERLE),), (KISMET, STARRED, DIETRICH)
-    answer = TurnAnswer(DIETERLE, "William Dieterle", 1.0, [proof], conditions=[condition])
+    answer = Answer(DIETERLE, "William Dieterle", 1.0, [proof], conditions=[condition])
     assert "  - and: **Kismet** —starred actors→ **Marlene Dietrich**" in answers_markdown([answer], label)
     assert proof_triples([answer]) == [proof[0], condition]
     assert answer.to_dict()["conditions"] == [[str(x) for x in condition]]
@@ -115,16 +95,10 @@ def test_reply_keeps_its_lines_and_the_panel_does_not_repeat_it() -> None:
     reply = "William Dieterle.\n  William Dieterle: Kismet —directed by→ William Dieterle"
     assert reply_markdown(reply) == "William Dieterle.\n\n- William Dieterle: Kismet —directed by→ William Dieterle"
 
-    @dataclass
-    class Result:
-        answers: list
-        trace: list
-        topic: str = "Kismet"
-        path: str = "movie_to_director"
-
     steps = [Step("retriever", "q", "10 facts, 2 passages", 3.0, "ok"), Step("linker", "q", "Kismet", 1.0, "ok")]
     answer = Answer(DIETERLE, "William Dieterle", 1.0, [((KISMET, DIRECTED, DIETERLE),)])
-    panel = answer_details(Result([answer], steps), label)
+    panel = answer_details(TurnResult("who directed Kismet", [answer], reply, True, steps, topic="Kismet",
+                                      path="movie_to_director"), label)
     assert panel.startswith("**1 answer** · about Kismet · path `movie_to_director` · retriever: 10 facts, 2 passages")
     assert "William Dieterle." not in panel and panel.count("proof:") == 1
-    assert answer_details(Result([], steps, None, None), label).startswith("**No answer** · retriever: 10 facts")
+    assert answer_details(TurnResult("who directed Kismet", [], "No answer.", False, steps), label).startswith("**No answer** · retriever: 10 facts")
