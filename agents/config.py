@@ -49,6 +49,9 @@ class KGReasonConfig:
     bundled_rules: bool = False
     closure: str | None = None
     agent_timeout_s: float = 10.0
+    #: the whole question's time budget: a stage that would start after it is skipped (every agent, pooled or
+    #: not), and a pooled agent waits at most for what is left of it
+    question_timeout_s: float = 30.0
     device: str | None = None
     max_hops: int = 3
     zero_shot_embeddings: bool = False
@@ -72,8 +75,8 @@ class KGReasonConfig:
             raise InputError("max_hops must be 1, 2 or 3")
         if self.model_threads is not None and self.model_threads < 1:
             raise InputError("model_threads must be at least 1")
-        if self.agent_timeout_s <= 0:
-            raise InputError("agent_timeout_s must be positive")
+        if self.agent_timeout_s <= 0 or self.question_timeout_s <= 0:
+            raise InputError("agent_timeout_s and question_timeout_s must be positive")
         for p in self.rules:
             if not Path(p).is_file():
                 raise MissingFileError("rules file not found", path=p)

@@ -102,14 +102,26 @@ class Coordinator:
         t0 = time.perf_counter()
         bb = Blackboard(question=question, session=session, parsed=parsed, view=self.runtime.view())
         trace: list[StepRecord] = []
+        deadline = t0 + self.config.question_timeout_s
         for stage in self.stages:
+            if time.perf_counter() >= deadline:  # the budget is spent: no later agent runs, pooled or not
+                if not any(r.status == "skipped" for r in trace):
+                    bb.notes.append(f"the question took longer than {self.config.question_timeout_s:g} s; "
+                                    "the remaining steps were skipped")
+                for agent in stage:
+                    record = StepRecord(agent.name, agent.summarise_input(bb), "over the question's time budget",
+                                        0.0, "skipped")
+                    trace.append(record)
+                    if on_step is not None:
+                        on_step(record)
+                continue
             # blocking steps (models, indexes, remote stores) go to the pool under the timeout; in-memory
             # steps run here, concurrently with them, without a thread hand-off
             pooled = {agent.name: self._executor().submit(self._timed, agent.step, bb)
                       for agent in stage if agent.blocking(bb)}
             records = {agent.name: self._step(agent, bb) for agent in stage if agent.name not in pooled}
             for agent in stage:
-                record = records.get(agent.name) or self._step(agent, bb, pooled[agent.name])
+                record = records.get(agent.name) or self._step(agent, bb, pooled[agent.name], deadline)
                 trace.append(record)
                 if on_step is not None:
                     on_step(record)
@@ -120,9 +132,7 @@ class Coordinator:
             if topic is None and bb.links is not None and bb.links.topics:
                 topic = bb.links.topics[0]  # nothing found, but the turn was about this entity
             session.remember(question, topic, [Topic(a.iri, a.label, "") for a in bb.answers])
-        reply = bb.reply
-        if bb.notes:
-            reply += "\n" + "\n".join(f"(note: {n})" for n in bb.notes)
+        reply = "\n".join(part for part in [bb.reply, *(f"(note: {n})" for n in bb.notes)] if part)
         return TurnResult(question, bb.answers, reply, found, trace,
                           topic=ranking.topic.label if ranking and ranking.topic else None,
                           path=ranking.plan.label if ranking and ranking.plan else None,
@@ -135,12 +145,17 @@ class Coordinator:
         out = fn(bb)
         return out, (time.perf_counter() - t) * 1000
 
-    def _step(self, agent: Agent, bb: Blackboard, pooled: Future | None = None) -> StepRecord:
-        """Run `agent` here, or wait for its `pooled` run under the timeout; store its output and record the
-        step. A failing or late agent leaves a note and its field empty: it degrades the turn, never crashes it."""
+    def _step(self, agent: Agent, bb: Blackboard, pooled: Future | None = None,
+              deadline: float | None = None) -> StepRecord:
+        """Run `agent` here, or wait for its `pooled` run under the timeout (and at most until the question's
+        `deadline`); store its output and record the step. A failing or late agent leaves a note and its field
+        empty: it degrades the turn, never crashes it."""
         summary_in = agent.summarise_input(bb)
+        wait = self.config.agent_timeout_s
+        if deadline is not None:
+            wait = max(0.0, min(wait, deadline - time.perf_counter()))
         try:
-            out, ms = self._timed(agent.step, bb) if pooled is None else pooled.result(self.config.agent_timeout_s)
+            out, ms = self._timed(agent.step, bb) if pooled is None else pooled.result(wait)
         except Exception as exc:  # noqa: BLE001
             if pooled is not None and isinstance(exc, FutureTimeout):
                 bb.notes.append(f"the {agent.name} took longer than {self.config.agent_timeout_s:g} s and was skipped")

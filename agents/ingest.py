@@ -4,6 +4,9 @@ Each passage becomes a `kgo:Passage` node with `kgo:source` (the file's URI), `k
 offsets in the file), its text as `rdf:value`, and `kgo:mentions` links to the entities found in it. Mentions
 that link to no existing entity become new nodes typed by their NER label. Ingesting a file again replaces its
 passages. A file that cannot be read changes nothing.
+
+`run` = `prepare` (read, split, tag: touches no graph, so a server runs it without any lock) -> `link` (reads
+the graph) -> `commit` (the only step that changes the graph and the index; brief).
 """
 from __future__ import annotations
 
@@ -66,6 +69,24 @@ class IngestReport:
                 "triples_added": self.triples_added, "seconds": round(self.seconds, 3)}
 
 
+@dataclass
+class PreparedFile:
+    """One file read, split and tagged, not yet linked to any graph."""
+
+    path: Path
+    passages: list[Passage]
+    spans: list[list[Any]]
+
+
+@dataclass
+class LinkedFile:
+    """One file's triples and index records, ready to commit."""
+
+    report: FileReport
+    triples: list[tuple]
+    records: list[dict]
+
+
 class DocumentIngestor:
     """Ingests documents into a graph (and, when given, a KnowledgeIndex) through a NER tagger."""
 
@@ -91,31 +112,45 @@ class DocumentIngestor:
     def run(self, paths: Iterable[str | Path]) -> IngestReport:
         """Ingest every file; all files are read and checked before the graph changes."""
         t0 = time.perf_counter()
+        return self.commit(self.link(self.prepare(paths)), started=t0)
+
+    def prepare(self, paths: Iterable[str | Path]) -> list[PreparedFile]:
+        """Read, split and tag every file (raises InputError before anything changes); no graph is touched."""
+        split = [(Path(p), list(self.splitter.iter_passages(p))) for p in paths]
+        return [PreparedFile(path, passages, self.tagger.run([p.text for p in passages]) if passages else [])
+                for path, passages in split]
+
+    def link(self, prepared: Sequence[PreparedFile]) -> list[LinkedFile]:
+        """Link each file's mentions to the graph's entities (reads the graph, changes nothing)."""
+        linker = EntityLinker(self.graph)
+        return [self._link_file(f, linker) for f in prepared]
+
+    def commit(self, linked: Sequence[LinkedFile], started: float | None = None) -> IngestReport:
+        """Replace each file's earlier passages and add the new triples (and index records)."""
+        t0 = time.perf_counter() if started is None else started
         report = IngestReport()
-        split = [(Path(p), list(self.splitter.iter_passages(p))) for p in paths]  # raises before any change
-        for path, passages in split:
-            file_report, triples, records = self._ingest_file(path, passages)
-            report.files.append(file_report)
-            report.triples_added += self.graph.add(triples)
+        for item in linked:
+            item.report.replaced_passages = self._drop_passages(URIRef(item.report.source))
+            report.files.append(item.report)
+            report.triples_added += self.graph.add(item.triples)
             if self.index is not None:
-                self.index.remove_source(file_report.source)
-                self.index.add_passages(records)
-        if self.index is not None and split and self.save_index:
+                self.index.remove_source(item.report.source)
+                self.index.add_passages(item.records)
+        if self.index is not None and linked and self.save_index:
             self.index.save(self.graph)
         report.seconds = time.perf_counter() - t0
         return report
 
-    def _ingest_file(self, path: Path, passages: list[Passage]) -> tuple[FileReport, list[tuple], list[dict]]:
+    def _link_file(self, prepared: PreparedFile, linker: EntityLinker) -> LinkedFile:
+        path, passages = prepared.path, prepared.passages
         source = URIRef(path.resolve().as_uri())
         rep = FileReport(str(path), str(source), passages=len(passages))
-        spans = self.tagger.run([p.text for p in passages]) if passages else []
-        linker = EntityLinker(self.graph)
         resolved: dict[str, URIRef] = {}
         new_nodes: list[tuple] = []
         triples: list[tuple] = []
         records: list[dict] = []
         file_key = hashlib.sha1(str(source).encode()).hexdigest()[:12]
-        for passage, found in zip(passages, spans):
+        for passage, found in zip(passages, prepared.spans):
             node = URIRef(f"{self.namespace}passage/{file_key}-{passage.start}")
             triples += [(node, RDF.type, KGO.Passage), (node, KGO.source, source),
                         (node, KGO.start, Literal(passage.start, datatype=XSD.integer)),
@@ -127,8 +162,7 @@ class DocumentIngestor:
                 triples.append((node, KGO.mentions, entity))
             records.append({"text": passage.text, "iri": str(node), "source": str(source),
                             "start": passage.start, "end": passage.end})
-        rep.replaced_passages = self._drop_passages(source)
-        return rep, new_nodes + triples, records
+        return LinkedFile(rep, new_nodes + triples, records)
 
     def _resolve(self, span: Any, linker: EntityLinker, resolved: dict[str, URIRef], new_nodes: list[tuple],
                  rep: FileReport) -> URIRef:

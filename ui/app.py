@@ -126,6 +126,7 @@ def build_app(service: ChatService, examples: list[str] | None = None) -> Any:
             with gr.Row():
                 train_button = gr.Button("Start training", variant="primary")
                 switch_button = gr.Button("Use the new model")
+                cancel_button = gr.Button("Cancel training", variant="stop")
             active = gr.Markdown(lambda: _active_text(service), elem_id="active-models")
             progress = gr.HTML(_progress_html(0.0), elem_id="train-progress")
             train_message = gr.Markdown(elem_id="train-message")  # what the last button did (stays)
@@ -253,6 +254,10 @@ def build_app(service: ChatService, examples: list[str] | None = None) -> Any:
             rows = [[epoch, k, round(v, 4)] for epoch, m in status.history for k, v in m.items()]
             return _progress_html(status.fraction), _job_text(status), rows
 
+        def cancel(request: Request | None = None):
+            admin_only(request)
+            return "**Cancelling the training job…**" if service.cancel_training() else "**No training job is running.**"
+
         def switch(pending: str | None, request: Request | None = None):
             admin_only(request)
             from agents.model_check import weak_metrics
@@ -287,6 +292,7 @@ def build_app(service: ChatService, examples: list[str] | None = None) -> Any:
                            [train_message], api_name="start_training")
         timer.tick(poll, None, [progress, train_info, metrics], api_name="training_status", show_progress="hidden")
         switch_button.click(switch, [confirm], [train_message, confirm, active], api_name="use_trained_model")
+        cancel_button.click(cancel, None, [train_message], api_name="cancel_training")
     return demo
 
 
@@ -306,7 +312,8 @@ def _job_text(status: Any) -> str:
         return ""
     message = status.message.removeprefix(f"{status.state}: ").removeprefix(status.state).strip(" :.")
     what = {"running": f"training the {status.task} model", "done": f"the {status.task} model is trained",
-            "failed": f"training the {status.task} model failed"}.get(status.state, status.state)
+            "failed": f"training the {status.task} model failed",
+            "cancelled": f"training the {status.task} model was cancelled"}.get(status.state, status.state)
     return f"**{what[0].upper()}{what[1:]}**" + (f": {message}." if message else ".")
 
 

@@ -17,16 +17,17 @@ from typing import Any
 
 from ui.app_index import IndexJob, IndexStatus
 from ui.app_locks import ReadWriteLock
-from ui.app_training import ProgressFn, TrainingJob, TrainingStatus
+from ui.app_training import ChildTrainingJob, TrainingStatus
 
 GRAPH_SUFFIXES = (".ttl", ".nt", ".nq", ".trig", ".n3", ".rdf", ".owl", ".xml", ".jsonld", ".json",
                   ".txt", ".tsv", ".csv", ".gz")
 DOCUMENT_SUFFIXES = (".txt", ".md", ".text")
 TRAIN_SUFFIXES = (".txt", ".conll", ".tsv", ".jsonl", ".csv")
+TRAINING_THREADS = max(1, min(4, (os.cpu_count() or 2) // 2))  # the training child's torch threads
 MAX_QUESTION_CHARS = 1000  # the longest question the server reads (the page's box has the same limit)
 
 
-class Refused(Exception):
+class Refused(RuntimeError):
     """A request the server turns down; its message is safe to show to the client."""
 
 
@@ -72,7 +73,8 @@ class ChatService:
         self._conversations: OrderedDict[str, Any] = OrderedDict()
         self._conv_lock = threading.Lock()
         self._max_conversations = max_conversations
-        self._job: TrainingJob | None = None
+        self._job: ChildTrainingJob | None = None
+        self._train_lock = threading.Lock()
         self._summaries: dict[str, tuple[int, Any]] = {}
         self._index: Any = None
         self._warm = "not started"  # what warm_up is doing (shown on the page until "ready")
@@ -260,13 +262,18 @@ class ChatService:
         return report
 
     def ingest(self, paths: Sequence[str]) -> Any:
-        """Read documents through NER and add what they mention to the graph."""
+        """Read documents through NER and add what they mention to the graph; only the commit blocks questions."""
         from agents.ingest import DocumentIngestor
 
         runtime = self.coordinator.runtime
-        with self._lock.writing():
-            # passages join the live index in memory only: the cache stays the index of the graph as loaded
-            return DocumentIngestor(self.graph, self._index, runtime.ner, save_index=False).run(list(paths))
+        # passages join the live index in memory only: the cache stays the index of the graph as loaded
+        ingestor = DocumentIngestor(self.graph, self._index, runtime.ner, save_index=False)
+        started = time.perf_counter()
+        prepared = ingestor.prepare(list(paths))  # reading, splitting and NER hold no lock: questions go on
+        with self._lock.reading():
+            linked = ingestor.link(prepared)
+        with self._lock.writing():  # questions wait for this commit only
+            return ingestor.commit(linked, started=started)
 
     def stats(self) -> Any:
         return self._cached("stats", lambda: self.graph.stats())
@@ -357,38 +364,27 @@ class ChatService:
     def start_training(self, task: str, train_file: str, dev_file: str, epochs: int,
                        train_qtypes: str | None = None, dev_qtypes: str | None = None,
                        base: str | None = None, limit: int | None = None) -> TrainingStatus:
-        """Start retraining the `ner` or `questions` model in a background thread (one job at a time).
+        """Start retraining the `ner` or `questions` model in a child process; one job at a time (Refused while
+        one runs). Question files need their path labels (qtype files) unless they sit beside the data."""
+        import secrets
 
-        Question files need their path labels (qtype files) unless they sit beside the data."""
-        if task not in ("ner", "questions"):
+        from agents.training import TASKS, child_main
+
+        if task not in TASKS:
             raise ValueError(f"unknown model {task!r}: choose 'ner' or 'questions'")
-        if self._job is not None and self._job.running():
-            raise RuntimeError("a training job is already running")
-        from finetune.train import TrainingArguments
+        with self._train_lock:  # check and start as one step: two clicks cannot start two jobs
+            if self._job is not None and self._job.running():
+                raise Refused("refused: a training job is already running (cancel it or wait)")
+            out = self.models_dir() / f"{task}-{time.strftime('%Y%m%d-%H%M%S')}-{secrets.token_hex(3)}"
+            kwargs = dict(task=task, train_file=train_file, dev_file=dev_file, out=str(out), epochs=epochs,
+                          train_qtypes=train_qtypes, dev_qtypes=dev_qtypes, base=base, limit=limit)
+            self._job = ChildTrainingJob(task, child_main, kwargs, epochs, threads=TRAINING_THREADS).start()
+            return self._job.status()
 
-        out = self.models_dir() / f"{task}-{time.strftime('%Y%m%d-%H%M%S')}"
-        args = TrainingArguments(epochs=epochs, progress=False)
-
-        def target(progress: ProgressFn) -> str:
-            def on_epoch_end(metrics: dict) -> None:
-                flat = {k: v for k, v in metrics.items() if isinstance(v, (int, float)) and k != "epoch"}
-                progress(int(metrics.get("epoch", 0)), epochs, flat)
-
-            if task == "ner":
-                from finetune.ner import NerTrainer
-
-                run = NerTrainer(args, base=base).run(train_file, dev_file, out, limit=limit,
-                                                      on_epoch_end=on_epoch_end, command="kgreason serve")
-            else:
-                from finetune.questions import QuestionTrainer
-
-                run = QuestionTrainer(args, base=base).run(train_file, train_qtypes, dev_file, dev_qtypes, out,
-                                                           limit=limit, on_epoch_end=on_epoch_end,
-                                                           command="kgreason serve")
-            return str(run.out)
-
-        self._job = TrainingJob(task, target, epochs).start()
-        return self._job.status()
+    def cancel_training(self) -> bool:
+        """Stop the running training job; False when none runs."""
+        with self._train_lock:
+            return self._job.cancel() if self._job is not None else False
 
     def training_status(self) -> TrainingStatus:
         return self._job.status() if self._job is not None else TrainingStatus()

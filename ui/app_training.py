@@ -1,6 +1,12 @@
-"""Retraining in a background thread, with a status the Finetune tab polls (never blocks the chat)."""
+"""Retraining in the background, with a status the Finetune tab polls (never blocks the chat).
+
+`TrainingJob` runs a callable in a thread; `ChildTrainingJob` runs it in a spawned child process with bounded
+threads, so training never competes for the server's interpreter, can be cancelled, and a crash (even a killed
+child) only fails the job."""
 from __future__ import annotations
 
+import multiprocessing
+import queue
 import threading
 import time
 import traceback
@@ -15,7 +21,7 @@ class TrainingStatus:
     """A snapshot of one training job."""
 
     task: str = ""
-    state: str = "idle"                       # idle | running | done | failed
+    state: str = "idle"                       # idle | running | done | failed | cancelled
     epoch: int = 0
     epochs: int = 0
     metrics: dict[str, float] = field(default_factory=dict)
@@ -81,3 +87,67 @@ class TrainingJob:
         with self._lock:
             self._status = replace(self._status, state="done", finished=time.time(), model_dir=str(model_dir),
                                    message=f"done: model saved in {model_dir}")
+
+
+class ChildTrainingJob(TrainingJob):
+    """Runs `child(events, threads, kwargs)` (a picklable module-level function, e.g. agents.training.child_main)
+    in a spawned process; it puts ("progress", epoch, epochs, metrics), then ("done", model_dir) or
+    ("failed", message) on `events`. A watcher thread turns those into the status."""
+
+    def __init__(self, task: str, child: Callable[..., None], kwargs: dict, epochs: int, threads: int = 1) -> None:
+        super().__init__(task, lambda progress: "", epochs)
+        self._child, self._kwargs, self._threads = child, kwargs, max(1, threads)
+        self._process: multiprocessing.process.BaseProcess | None = None
+        self._cancelled = threading.Event()
+
+    def cancel(self) -> bool:
+        """Stop the child now (its partial model folder is left as it is); False when nothing was running."""
+        with self._lock:
+            process = self._process
+            if self._status.state != "running" or process is None:
+                return False
+            self._cancelled.set()
+        process.terminate()
+        return True
+
+    def _run(self) -> None:
+        context = multiprocessing.get_context("spawn")
+        events = context.Queue()
+        process = context.Process(target=self._child, args=(events, self._threads, self._kwargs),
+                                  name=f"train-{self._status.task}", daemon=True)
+        try:
+            process.start()
+        except Exception as exc:  # noqa: BLE001
+            traceback.print_exc()
+            self._finish("failed", f"could not start the training process ({type(exc).__name__})")
+            return
+        with self._lock:
+            self._process = process
+        outcome: tuple | None = None
+        while outcome is None:
+            try:
+                event = events.get(timeout=0.5)
+            except queue.Empty:
+                if not process.is_alive():
+                    break
+                continue
+            if event[0] == "progress":
+                self._progress(*event[1:])
+            else:
+                outcome = event
+        process.join(10)
+        if self._cancelled.is_set():
+            self._finish("cancelled", "cancelled; the chat keeps its current model")
+        elif outcome is None:
+            self._finish("failed", f"the training process stopped (exit code {process.exitcode}); "
+                                   "see the server log")
+        elif outcome[0] == "done":
+            self._finish("done", f"done: model saved in {outcome[1]}", model_dir=str(outcome[1]))
+        else:
+            self._finish("failed", str(outcome[1]))
+        events.close()
+
+    def _finish(self, state: str, message: str, model_dir: str | None = None) -> None:
+        with self._lock:
+            self._status = replace(self._status, state=state, finished=time.time(), message=message,
+                                   model_dir=model_dir)
