@@ -37,14 +37,12 @@ def _quiet_offline() -> None:
 
 def main() -> None:
     """Run the CLI; any bad input a user can cause ends in one `error:` line and exit 2, never a traceback."""
-    from finetune.errors import DataError, ModelError
-    from knowledge.errors import InputError
-    from ui.errors import fail
+    from ui.errors import USER_ERRORS, fail
 
     _quiet_offline()
     try:
         app(standalone_mode=True)
-    except (InputError, DataError, ModelError) as exc:
+    except USER_ERRORS as exc:  # the last guard: verbs catch these themselves, naming file:line
         raise SystemExit(_exit_code(fail(_one_line(exc)))) from None
     except (UnicodeError, OSError) as exc:  # a file the verb could not read (its name is in the message)
         raise SystemExit(_exit_code(fail(f"{_one_line(exc)}"))) from None
