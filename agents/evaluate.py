@@ -11,6 +11,7 @@ import numpy as np
 
 from agents.coordinator import Coordinator
 from knowledge.errors import EmptyInputError, MissingFileError, ParseError
+from knowledge.loaders import decode_utf8, read_bytes
 
 _BRACKETS = re.compile(r"\[([^\]]*)\]")
 
@@ -34,24 +35,23 @@ def read_qa(path: str | Path, qtypes: str | Path | None = None, keep_brackets: b
         qp = Path(qtypes)
         if not qp.is_file():
             raise MissingFileError("qtypes file not found", path=qp)
-        types = qp.read_text(encoding="utf-8").splitlines()
+        types = decode_utf8(read_bytes(qp), qp).splitlines()
     items: list[QAItem] = []
-    with p.open(encoding="utf-8") as fh:
-        for n, line in enumerate(fh, 1):
-            line = line.rstrip("\n")
-            if not line.strip():
-                continue
-            q, tab, ans = line.partition("\t")
-            if not tab or not ans.strip():
-                raise ParseError("expected question<TAB>answer1|answer2", path=p, line=n, column=len(q) + 1)
-            if not keep_brackets:
-                q = _BRACKETS.sub(r"\1", q)
-            if lowercase:
-                q = q.lower()
-            qtype = types[n - 1].strip() if types is not None and n - 1 < len(types) else "all"
-            items.append(QAItem(q, frozenset(a.strip() for a in ans.split("|") if a.strip()), qtype))
-            if limit is not None and len(items) >= limit:
-                break
+    # bytes checked first: gzip, NUL bytes and bad UTF-8 fail naming file:line
+    for n, line in enumerate(decode_utf8(read_bytes(p), p).splitlines(), 1):
+        if not line.strip():
+            continue
+        q, tab, ans = line.partition("\t")
+        if not tab or not ans.strip():
+            raise ParseError("expected question<TAB>answer1|answer2", path=p, line=n, column=len(q) + 1)
+        if not keep_brackets:
+            q = _BRACKETS.sub(r"\1", q)
+        if lowercase:
+            q = q.lower()
+        qtype = types[n - 1].strip() if types is not None and n - 1 < len(types) else "all"
+        items.append(QAItem(q, frozenset(a.strip() for a in ans.split("|") if a.strip()), qtype))
+        if limit is not None and len(items) >= limit:
+            break
     if not items:
         raise EmptyInputError("no questions in file", path=p)
     return items

@@ -182,15 +182,40 @@ def save_model(model: TaggerModel, tokenizer: object, folder: str | Path, labels
 
 
 def load_model(folder: str | Path, device: str | torch.device = "cpu") -> tuple[TaggerModel, object, dict, dict]:
-    """Rebuild a saved model for inference (LoRA merged into the base weights). Returns (model, tok, labels, card)."""
-    from safetensors.torch import load_file
-    from transformers import AutoModel, AutoTokenizer
-
+    """Rebuild a saved model for inference (LoRA merged into the base weights). Returns (model, tok, labels, card).
+    A missing, broken or foreign folder raises ModelError naming the file."""
     folder = Path(folder)
     if not (folder / "model_card.json").is_file():
         raise ModelError(f"{folder}: not a kgreason model folder (no model_card.json)")
-    card = json.loads((folder / "model_card.json").read_text(encoding="utf-8"))
-    labels = json.loads((folder / "labels.json").read_text(encoding="utf-8"))
+    card, labels = _model_json(folder / "model_card.json"), _model_json(folder / "labels.json")
+    try:
+        return _rebuild(folder, card, labels, device)
+    except ModelError:
+        raise
+    except (KeyError, TypeError, ValueError, OSError, RuntimeError) as exc:  # a broken or foreign folder
+        raise ModelError(f"{folder}: cannot load the model ({type(exc).__name__}: "
+                         f"{' '.join(str(exc).split())[:200]})") from None
+
+
+def _model_json(path: Path) -> dict:
+    """A model folder's JSON file; ModelError naming file:line:col when it is missing or not JSON."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ModelError(f"{path}: missing (not a complete kgreason model folder)") from None
+    except (OSError, UnicodeError) as exc:
+        raise ModelError(f"{path}: cannot read ({' '.join(str(exc).split())})") from None
+    except json.JSONDecodeError as exc:
+        raise ModelError(f"{path}:{exc.lineno}:{exc.colno}: not valid JSON ({exc.msg})") from None
+    if not isinstance(data, dict):
+        raise ModelError(f"{path}: expected a JSON object")
+    return data
+
+
+def _rebuild(folder: Path, card: dict, labels: dict, device: str | torch.device) -> tuple:
+    from safetensors.torch import load_file
+    from transformers import AutoModel, AutoTokenizer
+
     tok = AutoTokenizer.from_pretrained(folder, local_files_only=True)
     base = resolve_base(card["base"])
     enc = AutoModel.from_pretrained(base, local_files_only=True, dtype=torch.float32)
