@@ -100,6 +100,12 @@ class ChildTrainingJob(TrainingJob):
         self._process: multiprocessing.process.BaseProcess | None = None
         self._cancelled = threading.Event()
 
+    @property
+    def pid(self) -> int | None:
+        """The training child's process id while it exists."""
+        with self._lock:
+            return self._process.pid if self._process is not None else None
+
     def cancel(self) -> bool:
         """Stop the child now (its partial model folder is left as it is); False when nothing was running."""
         with self._lock:
