@@ -73,7 +73,7 @@ class StepRecord:
     input_summary: str
     output_summary: str
     ms: float
-    status: str  # "ok" | "error" | "timeout"
+    status: str  # "ok" | "error" | "timeout" | "skipped" (the question's time budget was spent)
 
     def to_dict(self) -> dict[str, Any]:
         return {"agent": self.agent, "input_summary": self.input_summary, "output_summary": self.output_summary,
