@@ -6,20 +6,22 @@ from pathlib import Path
 
 from knowledge.errors import InputError, MissingFileError
 
-GRAPH_KINDS = ("demo", "files", "store", "endpoint")
+GRAPH_KINDS = ("demo", "files", "store", "endpoint", "memory")
 VIEWS = ("auto", "memory", "store")
 CLOSURES = (None, "rdfs", "owlrl", "rdfs+owlrl")
 
 
 @dataclass(frozen=True)
 class GraphSource:
-    """Where the graph comes from: the bundled movie graph, files, an oxigraph folder or a SPARQL endpoint."""
+    """Where the graph comes from: the bundled movie graph, files, an oxigraph folder, a SPARQL endpoint or an
+    empty in-memory graph ("memory"). `agents.graphs.open_graph` opens it."""
 
     kind: str = "demo"
     paths: tuple[Path, ...] = ()
     location: str | None = None
     format: str | None = None
     delimiter: str | None = None
+    header: bool = False  # delimited triple files start with a header line
 
     def __post_init__(self) -> None:
         if self.kind not in GRAPH_KINDS:

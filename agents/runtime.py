@@ -46,18 +46,9 @@ class Runtime:
             return self._graph
 
     def _open_graph(self) -> Any:
-        from knowledge.graph import KnowledgeGraph
+        from agents.graphs import open_graph
 
-        src = self.config.graph
-        if src.kind == "demo":
-            return KnowledgeGraph.demo()
-        if src.kind == "files":
-            kg = KnowledgeGraph.open("memory")
-            kg.load(list(src.paths), format=src.format, delimiter=src.delimiter)
-            return kg
-        if src.kind == "store":
-            return KnowledgeGraph.open("oxigraph", src.location, create=False)  # only `load` makes a store
-        return KnowledgeGraph.open("sparql", src.location)
+        return open_graph(self.config.graph)  # a store folder must exist: only `load` and `ingest` make one
 
     def view(self) -> GraphView:
         """The adjacency view, with rule-derived triples once rules are configured; for a big store or an

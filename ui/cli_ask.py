@@ -21,20 +21,10 @@ def _config(kg: list[Path] | None, store: Optional[str], endpoint: Optional[str]
             zero_shot: bool, index: Optional[Path], rules: list[Path] | None, bundled_rules: bool,
             timeout: float, device: Optional[str], synonyms: bool = False,
             view: str = "auto"):  # type: ignore[no-untyped-def]
-    from agents.config import GraphSource, KGReasonConfig
+    from agents.config import KGReasonConfig
+    from agents.graphs import graph_source
 
-    chosen = [x for x in (kg, store, endpoint) if x]
-    if len(chosen) > 1:
-        raise fail("give only one of --kg, --store, --endpoint")
-    if kg:
-        source = GraphSource("files", tuple(kg))
-    elif store:
-        source = GraphSource("store", location=store)
-    elif endpoint:
-        source = GraphSource("endpoint", location=endpoint)
-    else:
-        source = GraphSource("demo")
-    return KGReasonConfig(graph=source, question_model=None if zero_shot else (question_model or "auto"),
+    return KGReasonConfig(graph=graph_source(kg, store, endpoint), question_model=None if zero_shot else (question_model or "auto"),
                           index_dir=index, rules=tuple(rules or ()), bundled_rules=bundled_rules,
                           agent_timeout_s=timeout, device=device, zero_shot_embeddings=synonyms, view=view)
 

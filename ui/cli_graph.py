@@ -1,44 +1,30 @@
-"""Graph verbs: `kgreason load`, `stats`, `query`, `entities`, and the shared `open_graph` helper."""
+"""Graph verbs: `kgreason load`, `stats`, `query`, `entities`, and the options -> graph helper they share."""
 from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import TYPE_CHECKING, Optional
+from typing import Any, Optional
 
 import typer
 
-from ui.errors import fail
+from ui.errors import USER_ERRORS, fail
 
 app = typer.Typer()  # `load`, `stats`, `query`, `entities`; ui/cli.py adds them to the top-level app
-
-if TYPE_CHECKING:
-    from knowledge.graph import KnowledgeGraph
 
 
 def open_graph(kg: list[Path] | None = None, store: Optional[str] = None, endpoint: Optional[str] = None,
                *, demo_when_empty: bool = True, format: Optional[str] = None,
-               delimiter: Optional[str] = None, header: bool = False, create: bool = False) -> "KnowledgeGraph":
-    """The graph the CLI options name: files loaded into memory (`--kg`), an oxigraph folder (`--store`;
-    a missing one is an error unless `create`, which only `load` passes), a SPARQL endpoint (`--endpoint`),
-    else the bundled demo graph. Bad input -> `fail` (exit 2)."""
-    from knowledge.errors import InputError
-    from knowledge.graph import KnowledgeGraph
+               delimiter: Optional[str] = None, header: bool = False, create: bool = False) -> Any:
+    """The graph the CLI options name (`agents.graphs`): files loaded into memory (`--kg`), an oxigraph folder
+    (`--store`; a missing one is an error unless `create`, which only `load` and `ingest` pass), a SPARQL endpoint
+    (`--endpoint`), else the bundled demo graph (or an empty one). Bad input -> `fail` (exit 2)."""
+    from agents.graphs import graph_source, open_graph as open_source
 
-    chosen = [x for x in (kg, store, endpoint) if x]
-    if len(chosen) > 1:
-        raise fail("give only one of --kg, --store, --endpoint")
     try:
-        if store:
-            return KnowledgeGraph.open("oxigraph", store, create=create)
-        if endpoint:
-            return KnowledgeGraph.open("sparql", endpoint)
-        graph = KnowledgeGraph.open("memory")
-        if kg:
-            graph.load(kg, format=format, delimiter=delimiter, header=header)
-        elif demo_when_empty:
-            return KnowledgeGraph.demo()
-        return graph
-    except InputError as exc:
+        source = graph_source(kg, store, endpoint, format=format, delimiter=delimiter, header=header,
+                              empty="demo" if demo_when_empty else "memory")
+        return open_source(source, create=create)
+    except USER_ERRORS as exc:
         raise fail(str(exc)) from exc
 
 
@@ -103,8 +89,8 @@ def query(sparql: str = typer.Argument(..., help="A SPARQL query (or update, wit
           limit: int = typer.Option(50, help="Print at most this many rows (text output)."),
           as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
     """Run SPARQL against a graph (default: the demo graph). Read-only unless --allow-update."""
+    from agents.graphs import classify_sparql
     from knowledge.errors import InputError
-    from knowledge.graph import classify_sparql
 
     try:
         kind, _ = classify_sparql(sparql)  # refuse bad input before opening anything
@@ -143,25 +129,19 @@ def entities(name: str = typer.Argument(..., help="A name to look up (case, acce
              endpoint: Optional[str] = typer.Option(None, help="A SPARQL query endpoint URL."),
              as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
     """Find the graph entities a name refers to (default graph: the demo)."""
+    from agents.graphs import link_entities
     from knowledge.errors import InputError
-    from knowledge.linker import EntityLinker
 
     if k < 1:
         raise fail("-k must be at least 1")
     graph = open_graph(kg, store, endpoint)
     try:
-        result = EntityLinker(graph).run(name, k=k)
-        types = {c.iri: [graph.label(t) for t in graph.types(c.iri)] for c in result.candidates}
+        data = link_entities(graph, name, k=k)
     except InputError as exc:
         raise fail(str(exc)) from exc
     finally:
         graph.close()
-    data = result.to_dict()
-    for cand in data["candidates"]:
-        from rdflib import URIRef
-
-        cand["types"] = types.get(URIRef(cand["iri"]), [])
-    if not result.candidates:
+    if not data["candidates"]:
         text = f"no entity matches {name!r}"
     else:
         text = "\n".join(f"{i}. {c['label']}\t{c['score']:.3f}\t{c['method']}\t{','.join(c['types'])}\t{c['iri']}"
