@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import TYPE_CHECKING, Optional
+from typing import Any, Optional
 
 import typer
 
@@ -13,10 +13,6 @@ from ui.errors import USER_ERRORS, fail
 app = typer.Typer()  # `ingest`; ui/cli.py adds it to the top-level app
 index_app = typer.Typer()  # `index build|search`; added to `kgreason index`
 
-if TYPE_CHECKING:
-    from knowledge.graph import KnowledgeGraph
-    from knowledge.retrieval import KnowledgeIndex
-
 _KG = typer.Option(None, "--kg", help="Graph file(s) to load into memory (default: the demo graph).")
 _STORE = typer.Option(None, help="An oxigraph store folder.")
 _ENDPOINT = typer.Option(None, help="A SPARQL query endpoint URL.")
@@ -25,7 +21,7 @@ _DELIM = typer.Option(None, help="Delimiter of triple text files given with --kg
 
 
 def _kinds(text: str) -> list[str]:
-    from knowledge.retrieval import KINDS
+    from agents.indexing import KINDS
 
     kinds = [k.strip() for k in text.split(",") if k.strip()]
     bad = [k for k in kinds if k not in KINDS]
@@ -34,14 +30,10 @@ def _kinds(text: str) -> list[str]:
     return kinds
 
 
-def _open_index(graph: "KnowledgeGraph", folder: Optional[Path], kinds: list[str], backend: str) -> "KnowledgeIndex":
-    from knowledge.retrieval import KnowledgeIndex
+def _open_index(graph: Any, folder: Optional[Path], kinds: list[str], backend: str) -> Any:
+    from agents.indexing import open_index
 
-    if folder is not None:
-        if (folder / "manifest.json").exists():
-            return KnowledgeIndex.open(folder, graph=graph)
-        return KnowledgeIndex.build(graph, folder, kinds, backend=backend)
-    return KnowledgeIndex.cached(graph, kinds, backend=backend)
+    return open_index(graph, folder, kinds, backend)
 
 
 @index_app.command("build")
@@ -52,16 +44,13 @@ def build(kinds: str = typer.Option("entity,fact", help="What to index: entity, 
           backend: str = typer.Option("auto", help="Vector index: auto, flat, hnsw, ivf, torch."),
           as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
     """Embed the graph's entity names, facts and passages into a searchable index (rebuilds it)."""
+    from agents.indexing import build_index
     from knowledge.errors import InputError
-    from knowledge.retrieval import KnowledgeIndex, default_cache_dir, graph_fingerprint
 
     chosen = _kinds(kinds)
     graph = open_graph(kg, store, endpoint, delimiter=delimiter)
     try:
-        if out is None:
-            fp = graph_fingerprint(graph)
-            out = default_cache_dir() / f"{fp['triples']}-{fp['hash']}"
-        index = KnowledgeIndex.build(graph, out, chosen, backend=backend, progress=True)
+        index, out = build_index(graph, chosen, out, backend=backend, progress=True)
     except InputError as exc:
         raise fail(str(exc)) from exc
     finally:
@@ -81,8 +70,8 @@ def search(text: str = typer.Argument(..., help="What to look for (a name, a que
            delimiter: Optional[str] = _DELIM, index_dir: Optional[Path] = _INDEX,
            as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
     """Search the index (built and cached on first use)."""
+    from agents.indexing import KINDS
     from knowledge.errors import InputError
-    from knowledge.retrieval import KINDS
 
     if k < 1:
         raise fail("-k must be at least 1")
@@ -117,22 +106,16 @@ def ingest(files: list[Path] = typer.Argument(..., help="UTF-8 text or Markdown 
            as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
     """Read documents: passages and the entities NER finds in them go into the graph (use --store to keep
     them) and the passages into the retrieval index."""
-    from agents.ingest import DocumentIngestor
-    from finetune.ner import NER_PROFILES, NerTagger
-    from knowledge.retrieval import cache_folder, graph_fingerprint
+    from agents.indexing import check_ner_profile, ingest_documents
 
-    if ner_profile not in NER_PROFILES:
-        raise fail(f"--ner-profile must be one of {', '.join(NER_PROFILES)}, got {ner_profile!r}")
-    graph = open_graph(kg, store, endpoint, delimiter=delimiter, create=True)  # ingest writes: it may start a store
-    cached = index_dir is None  # the graph's cache folder must keep matching the graph it was built for
     try:
-        index = None if no_index else _open_index(graph, index_dir, ["entity", "fact"], "auto")
-        tagger = NerTagger(ner_model, profile=ner_profile)
-        report = DocumentIngestor(graph, index, tagger, save_index=not cached).run(files)
-        if index is not None and cached and (store or endpoint):  # the grown graph persists: cache its index
-            fp = graph_fingerprint(graph)
-            index.folder = cache_folder(fp)
-            index.save(fingerprint=fp)
+        check_ner_profile(ner_profile)
+    except USER_ERRORS as exc:
+        raise fail(str(exc)) from exc
+    graph = open_graph(kg, store, endpoint, delimiter=delimiter, create=True)  # ingest writes: it may start a store
+    try:
+        report = ingest_documents(graph, files, index_dir=index_dir, ner_model=ner_model, ner_profile=ner_profile,
+                                  with_index=not no_index, graph_persists=bool(store or endpoint))
     except USER_ERRORS as exc:
         raise fail(str(exc)) from exc
     finally:
