@@ -27,10 +27,14 @@ def open_index(graph: Any, folder: Path | None = None, kinds: Sequence[str] = ("
 
 
 def build_index(graph: Any, kinds: Sequence[str], out: Path | None = None, backend: str = "auto",
-                progress: bool | None = True) -> tuple[KnowledgeIndex, Path]:
-    """(Re)build the index of `graph` into `out` (default: the graph's cache folder); returns it and the folder."""
-    folder = Path(out) if out is not None else cache_folder(graph_fingerprint(graph))
-    return KnowledgeIndex.build(graph, folder, kinds, backend=backend, progress=progress), folder
+                progress: bool | None = True, embedder: str | None = None) -> tuple[KnowledgeIndex, Path]:
+    """(Re)build the index of `graph` into `out` (default: the graph's cache folder); returns it and the folder.
+    `embedder`: "static" (the default), "minilm" or a model folder."""
+    fp = graph_fingerprint(graph)
+    folder = Path(out) if out is not None else cache_folder(fp)
+    index = KnowledgeIndex.build(graph, folder, kinds, embedder=embedder, backend=backend, progress=progress,
+                                 fingerprint=fp)
+    return index, folder
 
 
 def check_ner_profile(name: str) -> None:

@@ -1,4 +1,5 @@
-"""Retraining an extractor for the chat server: one picklable entry point, so it can run in a child process.
+"""Training jobs: retraining an extractor for the chat server (one picklable entry point, so it can run in a
+child process) and NER distillation for `kgreason finetune distill`.
 
 `train_extractor` is what the server's training child runs; `child_main` wraps it for `multiprocessing`
 (spawn): it bounds the child's threads, streams progress as ("progress", epoch, epochs, metrics) events and ends
@@ -66,3 +67,15 @@ def child_main(events: Any, threads: int, kwargs: dict[str, Any]) -> None:
         events.put(("failed", f"training failed ({type(exc).__name__}); see the server log"))
     else:
         events.put(("done", out))
+
+
+def distill_ner(teacher: str | Path, student: str | None, args: Any, train: Path, dev: Path, out: Path, *,
+                unlabelled: Path | None = None, temperature: float = 2.0, alpha: float = 0.5,
+                limit: int | None = None, dev_limit: int | None = None, repair: bool = False,
+                command: str | None = None) -> Any:
+    """Distil a teacher NER folder into a student (base encoder or NER folder); returns the training run."""
+    from finetune.distill import DistillArguments, NerDistiller
+
+    distiller = NerDistiller(teacher, student, args, DistillArguments(temperature=temperature, alpha=alpha))
+    return distiller.run(train, dev, out, unlabelled=unlabelled, limit=limit, dev_limit=dev_limit, repair=repair,
+                         command=command)

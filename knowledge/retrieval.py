@@ -11,7 +11,7 @@ import os
 import shutil
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -19,8 +19,8 @@ import numpy as np
 from rapidfuzz import fuzz, process
 from rdflib import RDF, Literal, URIRef
 
-from knowledge.embeddings import Embedder
 from knowledge.cache import default_cache_dir  # noqa: F401  (re-exported: callers import it from here)
+from knowledge.embeddings import Embedder, index_embedder
 from knowledge.errors import InputError
 from knowledge.labels import LABEL_PREDICATES, normalise
 from knowledge.namespaces import KGO
@@ -145,22 +145,26 @@ def _sha256(path: Path) -> str:
 class KnowledgeIndex:
     """Entities, facts and passages of one graph, embedded with one model, searchable by text."""
 
-    def __init__(self, folder: str | Path, embedder: Embedder | None = None, backend: str = "auto") -> None:
+    def __init__(self, folder: str | Path, embedder: Embedder | str | None = None, backend: str = "auto") -> None:
+        """`embedder`: an Embedder, a registry name ("static", "minilm") or a model folder; None: "static"."""
         self.folder = Path(folder)
-        self.embedder = embedder or Embedder()
+        self.embedder = index_embedder(embedder) if embedder is None or isinstance(embedder, (str, Path)) \
+            else embedder
         self.backend = backend
         self.lexical_weight = 0.95  # entity search also matches spellings (0 turns that off)
+        self.terms_weight = 0.6  # fact/passage scores mix in word (tf-idf) similarity (0 turns that off)
         self.entries: dict[int, IndexEntry] = {}
         self.vectors: dict[str, VectorIndex] = {}
         self.manifest: dict[str, Any] = {}
         self._next_id = 0
         self._lexicon: tuple[list[str], list[list[int]]] | None = None
+        self._terms: dict[str, TermIndex] = {}
         self._pending: dict[str, list[IndexEntry]] = {}
 
     # ------------------------------------------------------------------ building
     @classmethod
     def build(cls, graph: "KnowledgeGraph", folder: str | Path, kinds: Sequence[str] = ("entity", "fact"),
-              embedder: Embedder | None = None, backend: str = "auto", progress: bool | None = None,
+              embedder: Embedder | str | None = None, backend: str = "auto", progress: bool | None = None,
               fingerprint: dict[str, Any] | None = None,
               on_progress: ProgressFn | None = None) -> "KnowledgeIndex":
         """Embed the graph's entity names and/or verbalised facts (and existing passages) and save to `folder`.
@@ -174,7 +178,7 @@ class KnowledgeIndex:
 
     @classmethod
     def plan(cls, graph: "KnowledgeGraph", folder: str | Path, kinds: Sequence[str] = ("entity", "fact"),
-             embedder: Embedder | None = None, backend: str = "auto") -> "KnowledgeIndex":
+             embedder: Embedder | str | None = None, backend: str = "auto") -> "KnowledgeIndex":
         """Read from the graph what `build` would embed (fast, the only step that touches the graph).
 
         Call `embed_pending()` (slow, graph not needed) and then `save(fingerprint=...)`."""
@@ -223,7 +227,9 @@ class KnowledgeIndex:
                     types[e.iri] = tuple(str(t) for t in graph.types(e.iri))
                 yield IndexEntry(self._new_id(), "entity", e.label, e.label, str(e.iri), types[e.iri])
 
-    def _fact_entries(self, graph: "KnowledgeGraph") -> Iterator[IndexEntry]:
+    def _fact_entries(self, graph: "KnowledgeGraph",
+                      triples: Iterable[tuple[Any, Any, Any]] | None = None) -> Iterator[IndexEntry]:
+        """Verbalised facts: every triple of the graph, or only `triples` (which the graph holds)."""
         labels = graph.labels()
         passages = set(graph.subjects(RDF.type, KGO.Passage))
         type_cache: dict[URIRef, list[str]] = {}
@@ -240,18 +246,26 @@ class KnowledgeIndex:
                 return str(node)
             return labels.label_of(node) or graph.label(node)
 
-        for info in graph.properties():
-            if info.iri in _NOT_FACTS:
-                continue
-            for s, p, o in graph.triples((None, info.iri, None)):
+        if triples is None:
+            groups: Iterable[tuple[str, Iterable[tuple[Any, Any, Any]]]] = (
+                (info.label, graph.triples((None, info.iri, None)))
+                for info in graph.properties() if info.iri not in _NOT_FACTS)
+        else:
+            by_prop: dict[Any, list[tuple[Any, Any, Any]]] = {}
+            for t in triples:
+                if t[1] not in _NOT_FACTS:
+                    by_prop.setdefault(t[1], []).append(t)
+            groups = ((graph.label(p), ts) for p, ts in by_prop.items())
+        for prop_label, group in groups:
+            for s, p, o in group:
                 if not isinstance(s, URIRef) or s in passages:
                     continue
-                text = verbalise_fact(name(s), info.label, name(o))
+                text = verbalise_fact(name(s), prop_label, name(o))
                 yield IndexEntry(self._new_id(), "fact", text, text, str(s),
                                  tuple(dict.fromkeys(types(s) + types(o))), (str(s), str(p), str(o)))
 
-    def _passage_entries(self, graph: "KnowledgeGraph") -> Iterator[IndexEntry]:
-        for node in graph.subjects(RDF.type, KGO.Passage):
+    def _passage_entries(self, graph: "KnowledgeGraph", nodes: Iterable[Any] | None = None) -> Iterator[IndexEntry]:
+        for node in graph.subjects(RDF.type, KGO.Passage) if nodes is None else nodes:
             text = next((str(v) for v in graph.objects(node, RDF.value) if isinstance(v, Literal)), None)
             if text is None:
                 continue
@@ -282,6 +296,7 @@ class KnowledgeIndex:
         self.entries.update((e.id, e) for e in entries)
         if kind == "entity":
             self._lexicon = None
+        self._terms.pop(kind, None)
         return ids.tolist()
 
     # ------------------------------------------------------------------ passages (document ingest)
@@ -300,7 +315,57 @@ class KnowledgeIndex:
             self.vectors["passage"].remove(ids)
         for i in ids:
             del self.entries[i]
+        self._terms.pop("passage", None)
         return len(ids)
+
+    # ------------------------------------------------------------------ incremental updates
+    def add_triples(self, graph: "KnowledgeGraph", triples: Iterable[tuple[Any, Any, Any]],
+                    progress: bool | None = None) -> dict[str, int]:
+        """Index what `triples` (already added to `graph`) bring, instead of rebuilding: their facts, names of
+        entities (and new aliases) and passages, for the kinds this index holds. Facts already indexed are
+        skipped; facts about a renamed entity keep its old name. Call `save(fingerprint=...)` afterwards.
+        Returns the entries added per kind."""
+        triples = list(triples)
+        kinds = self.manifest.setdefault("kinds", list(self.vectors))
+        new: dict[str, list[IndexEntry]] = {}
+        if "fact" in kinds:
+            known = {e.triple for e in self.entries.values() if e.kind == "fact"}
+            new["fact"] = [e for e in self._fact_entries(graph, triples) if e.triple not in known]
+        if "entity" in kinds:
+            new["entity"] = list(self._new_names(graph, triples))
+        if "passage" in kinds:
+            known_p = {e.iri for e in self.entries.values() if e.kind == "passage"}
+            nodes = {s for s, p, o in triples if p == RDF.type and o == KGO.Passage and str(s) not in known_p}
+            new["passage"] = list(self._passage_entries(graph, nodes))
+        for kind, entries in new.items():
+            if entries:
+                self._add_entries(entries, kind, progress=progress)
+        return {kind: len(entries) for kind, entries in new.items()}
+
+    def remove_triples(self, triples: Iterable[tuple[Any, Any, Any]]) -> int:
+        """Drop the facts of `triples` (removed from the graph); returns how many entries went."""
+        gone = {(str(s), str(p), str(o)) for s, p, o in triples}
+        ids = [e.id for e in self.entries.values() if e.kind == "fact" and e.triple in gone]
+        if ids:
+            self.vectors["fact"].remove(ids)
+            for i in ids:
+                del self.entries[i]
+            self._terms.pop("fact", None)
+        return len(ids)
+
+    def _new_names(self, graph: "KnowledgeGraph", triples: list[tuple[Any, Any, Any]]) -> Iterator[IndexEntry]:
+        """Entity entries for labels of the triples' resources that the index lacks."""
+        labels = graph.labels()
+        passages = set(graph.subjects(RDF.type, KGO.Passage))
+        nodes = {n for s, _, o in triples for n in (s, o) if isinstance(n, URIRef) and n in labels}
+        known = {(e.iri, e.label) for e in self.entries.values() if e.kind == "entity"}
+        for node in nodes - passages:
+            node_types = tuple(str(t) for t in graph.types(node))
+            names = dict.fromkeys(str(v) for pred in LABEL_PREDICATES for v in graph.objects(node, pred)
+                                  if isinstance(v, Literal))
+            for label in names:
+                if (str(node), label) not in known:
+                    yield IndexEntry(self._new_id(), "entity", label, label, str(node), node_types)
 
     # ------------------------------------------------------------------ persistence
     def save(self, graph: "KnowledgeGraph | None" = None, fingerprint: dict[str, Any] | None = None) -> None:
@@ -324,7 +389,7 @@ class KnowledgeIndex:
         for e in self.entries.values():
             counts[e.kind] = counts.get(e.kind, 0) + 1
         self.manifest.update({
-            "format": FORMAT, "model_id": self.embedder.model_id, "dim": self.embedder.dim,
+            "format": FORMAT, "model_id": self.embedder.model_id, "embedder": self.embedder.name, "dim": self.embedder.dim,
             "backend": self.backend, "backends": {k: v.name for k, v in self.vectors.items()},
             "counts": counts, "next_id": self._next_id, "saved": time.strftime("%Y-%m-%dT%H:%M:%S"),
             "files": {str(f.relative_to(self.folder)): _sha256(f) for f in files}})
@@ -333,7 +398,7 @@ class KnowledgeIndex:
         os.replace(tmp, self.folder / MANIFEST)
 
     @classmethod
-    def open(cls, folder: str | Path, graph: "KnowledgeGraph | None" = None, embedder: Embedder | None = None,
+    def open(cls, folder: str | Path, graph: "KnowledgeGraph | None" = None, embedder: Embedder | str | None = None,
              verify: bool = True, fingerprint: dict[str, Any] | None = None) -> "KnowledgeIndex":
         """Load an index folder; checks checksums, the embedding model and (given a graph) the graph."""
         folder = Path(folder)
@@ -356,6 +421,8 @@ class KnowledgeIndex:
                 if _sha256(path) != digest:
                     raise IndexCorruptError(f"file changed or corrupted since the index was saved (checksum "
                                             f"mismatch); {REBUILD_HINT}", path)
+        if embedder is None and manifest.get("embedder"):  # the model it was built with
+            embedder = index_embedder(manifest["embedder"])
         self = cls(folder, embedder, manifest.get("backend", "auto"))
         if self.embedder.model_id != model_id:
             raise IndexMismatchError(f"index was built with embedding model {model_id}, the current model is "
@@ -378,21 +445,21 @@ class KnowledgeIndex:
 
     @classmethod
     def cached(cls, graph: "KnowledgeGraph", kinds: Sequence[str] = ("entity", "fact"),
-               embedder: Embedder | None = None, cache_dir: str | Path | None = None,
+               embedder: Embedder | str | None = None, cache_dir: str | Path | None = None,
                backend: str = "auto", progress: bool | None = None,
                on_progress: ProgressFn | None = None) -> "KnowledgeIndex":
-        """Open the cached index of this graph (same fingerprint, model and kinds) or build and cache it."""
-        embedder = embedder or Embedder()
+        """Open the cached index of this graph (same fingerprint and kinds; the model it was built with unless
+        `embedder` is given) or build and cache it (with `embedder`, else the default index embedder)."""
         fp = graph_fingerprint(graph)
         index = cls.open_cached(fp, kinds, embedder, cache_dir)
         if index is not None:
             return index
-        return cls.build(graph, cache_folder(fp, cache_dir), kinds, embedder, backend, progress, fingerprint=fp,
-                         on_progress=on_progress)
+        return cls.build(graph, cache_folder(fp, cache_dir), kinds, embedder or index_embedder(), backend, progress,
+                         fingerprint=fp, on_progress=on_progress)
 
     @classmethod
     def open_cached(cls, fingerprint: dict[str, Any], kinds: Sequence[str] = ("entity", "fact"),
-                    embedder: Embedder | None = None,
+                    embedder: Embedder | str | None = None,
                     cache_dir: str | Path | None = None) -> "KnowledgeIndex | None":
         """The cached index for a graph fingerprint holding at least `kinds`, or None (missing, stale, corrupt)."""
         try:
@@ -434,12 +501,44 @@ class KnowledgeIndex:
             index = self.vectors.get(kd)
             if index is None or not len(index):
                 continue
-            for row, hits in enumerate(self._search_kind(index, queries, k, wanted)):
+            if kd != "entity" and self.terms_weight > 0:
+                found = self._hybrid(kd, index, texts, queries, k, wanted)
+            else:
+                found = self._search_kind(index, queries, k, wanted)
+            for row, hits in enumerate(found):
                 results[row].extend(hits)
             if kd == "entity" and self.lexical_weight > 0:
                 for row, text in enumerate(texts):
                     results[row] = _merge(results[row], self._lexical(text, k, wanted))
         return [sorted(r, key=lambda h: -h.score)[:k] for r in results]
+
+    def _hybrid(self, kind: str, index: VectorIndex, texts: Sequence[str], queries: np.ndarray, k: int,
+                wanted: set[str] | None) -> list[list[Hit]]:
+        """Vector and tf-idf candidates of one kind, rescored as (1 - w) * cosine + w * tf-idf cosine."""
+        depth = max(4 * k, 40)
+        w = self.terms_weight
+        terms = self._terms.get(kind)
+        if terms is None:
+            ids = [e.id for e in self.entries.values() if e.kind == kind]
+            terms = self._terms[kind] = TermIndex(ids, [self.entries[i].text for i in ids])
+        by_vector = self._search_kind(index, queries, depth, wanted)
+        by_terms = terms.search(texts, depth)
+        out = []
+        for row, (vhits, thits) in enumerate(zip(by_vector, by_terms)):
+            cos = {(h.kind, h.iri, h.text): h.score for h in vhits}
+            hits = {(h.kind, h.iri, h.text): h for h in vhits}
+            for i in thits:
+                h = self._hit(i, 0.0)
+                if wanted is None or wanted.intersection(h.types):
+                    hits.setdefault((h.kind, h.iri, h.text), h)
+            todo = [key for key in hits if key not in cos]
+            if todo:  # cosines of word matches the vector search did not reach
+                vecs = self.embedder.encode([key[2] for key in todo], progress=False)
+                cos.update(zip(todo, (vecs @ queries[row]).tolist()))
+            tf = terms.scores(texts[row], [h.text for h in hits.values()])
+            scored = [replace(h, score=(1 - w) * cos[key] + w * t) for (key, h), t in zip(hits.items(), tf)]
+            out.append(sorted(scored, key=lambda h: -h.score)[:k])
+        return out
 
     def _lexical(self, text: str, k: int, wanted: set[str] | None) -> list[Hit]:
         """Entity names spelled like `text` (rapidfuzz ratio over normalised labels), scored into [0, weight]."""
@@ -485,6 +584,39 @@ class KnowledgeIndex:
         t0 = time.perf_counter()
         hits = self.search(query, k, kind, entity_type)
         return SearchResult(query, hits, time.perf_counter() - t0)
+
+
+class TermIndex:
+    """Tf-idf (sublinear tf, word unigrams) over texts: finds facts and passages by the rare words they share with
+    a query (names), which a static embedding averages away."""
+
+    def __init__(self, ids: Sequence[int], texts: Sequence[str]) -> None:
+        from sklearn.feature_extraction.text import TfidfVectorizer
+
+        self.ids = np.asarray(ids, dtype=np.int64)
+        self.vectorizer = TfidfVectorizer(token_pattern=r"(?u)\b\w+\b", sublinear_tf=True, dtype=np.float32)
+        self.matrix = self.vectorizer.fit_transform(texts) if len(texts) else None
+
+    def search(self, texts: Sequence[str], k: int) -> list[list[int]]:
+        """Entry ids of the k texts with the highest tf-idf cosine per query (only those sharing a word)."""
+        if self.matrix is None:
+            return [[] for _ in texts]
+        sims = (self.vectorizer.transform(texts) @ self.matrix.T).tocsr()
+        out = []
+        for row in range(len(texts)):
+            lo, hi = sims.indptr[row], sims.indptr[row + 1]
+            cols, vals = sims.indices[lo:hi], sims.data[lo:hi]
+            top = np.argpartition(-vals, k)[:k] if len(vals) > k else np.arange(len(vals))
+            top = top[np.argsort(-vals[top], kind="stable")]
+            out.append(self.ids[cols[top]].tolist())
+        return out
+
+    def scores(self, text: str, texts: Sequence[str]) -> list[float]:
+        """Tf-idf cosine of `text` with each of `texts`."""
+        if self.matrix is None or not texts:
+            return [0.0] * len(texts)
+        q = self.vectorizer.transform([text])
+        return np.asarray((self.vectorizer.transform(texts) @ q.T).todense()).ravel().tolist()
 
 
 def _merge(a: list[Hit], b: list[Hit]) -> list[Hit]:

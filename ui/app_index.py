@@ -70,9 +70,9 @@ class IndexJob:
     @property
     def embedder(self) -> Any:
         if self._embedder is None:
-            from knowledge.embeddings import Embedder
+            from knowledge.embeddings import index_embedder
 
-            self._embedder = Embedder()
+            self._embedder = index_embedder()
         return self._embedder
 
     def status(self) -> IndexStatus:

@@ -42,6 +42,9 @@ def build(kinds: str = typer.Option("entity,fact", help="What to index: entity, 
           delimiter: Optional[str] = _DELIM,
           out: Optional[Path] = typer.Option(None, "--out", help="Index folder (default: the graph's cache folder)."),
           backend: str = typer.Option("auto", help="Vector index: auto, flat, hnsw, ivf, torch."),
+          embedder: Optional[str] = typer.Option(
+              None, help="static (default: the shipped static model, seconds), minilm (the transformer, ~50x "
+                         "slower on a CPU) or a model folder; searches reuse the model the index was built with."),
           as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
     """Embed the graph's entity names, facts and passages into a searchable index (rebuilds it)."""
     from agents.indexing import build_index
@@ -50,7 +53,7 @@ def build(kinds: str = typer.Option("entity,fact", help="What to index: entity, 
     chosen = _kinds(kinds)
     graph = open_graph(kg, store, endpoint, delimiter=delimiter)
     try:
-        index, out = build_index(graph, chosen, out, backend=backend, progress=True)
+        index, out = build_index(graph, chosen, out, backend=backend, progress=True, embedder=embedder)
     except InputError as exc:
         raise fail(str(exc)) from exc
     finally:
