@@ -127,8 +127,10 @@ def use_bf16(args: TrainingArguments, device: torch.device) -> bool:
 
 def fit(model: torch.nn.Module, features: Sequence[Feature], evaluate: Callable[[torch.nn.Module], dict],
         args: TrainingArguments, metric: str, on_epoch_end: Callable[[dict], None] | None = None,
-        pad_id: int = 0) -> TrainResult:
-    """Train `model` (which has `.loss(batch)`) on pre-tokenised features; keep the best dev epoch by `metric`."""
+        pad_id: int = 0, collate_fn: Callable[[Sequence[Feature], int], dict] | None = None) -> TrainResult:
+    """Train `model` (which has `.loss(batch)`) on pre-tokenised features; keep the best dev epoch by `metric`.
+
+    `collate_fn(features, pad_id)` makes a batch (default: `collate`)."""
     from tqdm.auto import tqdm
 
     device = args.resolved_device()
@@ -161,7 +163,7 @@ def fit(model: torch.nn.Module, features: Sequence[Feature], evaluate: Callable[
         n_since = 0
         t_epoch = time.perf_counter()
         for idx in bucket_batches(lengths, args.batch_size, gen):
-            batch = to_device(collate([features[i] for i in idx], pad_id), device)
+            batch = to_device((collate_fn or collate)([features[i] for i in idx], pad_id), device)
             ntok += sum(lengths[i] for i in idx)
             with torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16):
                 loss = model.loss(batch)

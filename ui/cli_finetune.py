@@ -1,4 +1,4 @@
-"""`kgreason finetune ner|questions|split-questions` and `kgreason evaluate ner|questions`."""
+"""`kgreason finetune ner|distill|questions|split-questions` and `kgreason evaluate ner|questions`."""
 from __future__ import annotations
 
 import json
@@ -76,6 +76,42 @@ def finetune_ner(train: Path = typer.Option(..., help="CoNLL or JSONL training f
     best = {k: v for k, v in run.result.best.items() if k != "per_type"}
     _emit({"out": str(run.out), "best": best, "seconds": run.card["seconds"],
            "train_tokens_per_second": run.card["train_tokens_per_second"]}, None)
+
+
+@finetune_app.command("distill")
+def finetune_distill(teacher: Path = typer.Option(..., help="teacher NER folder (saved by `finetune ner`)"),
+                     student: Optional[str] = typer.Option(None, help="student: base encoder or a saved NER folder "
+                                                                      "(default: the packaged MiniLM)"),
+                     train: Path = typer.Option(..., help="CoNLL or JSONL training file (gold tags)"),
+                     dev: Path = typer.Option(..., help="CoNLL or JSONL dev file (evaluated every epoch)"),
+                     out: Path = typer.Option(..., help="folder for the distilled model"),
+                     unlabelled: Optional[Path] = typer.Option(
+                         None, help="UTF-8 text the teacher labels too (blank lines separate documents)"),
+                     temperature: float = typer.Option(2.0, help="softmax temperature of the soft labels"),
+                     alpha: float = typer.Option(0.5, help="weight of the gold-tag loss (the rest: teacher KL)"),
+                     epochs: int = 3, lr: Optional[float] = typer.Option(None, help="default 5e-4 (lora) / 1e-4 (full)"),
+                     batch_size: int = 32, adapter: str = "lora", seed: int = 0, max_steps: int = 0,
+                     max_length: int = 256, context: int = typer.Option(64, help="document-context sub-tokens per side"),
+                     patience: int = 2, limit: int = typer.Option(0, help="use only the first N training sentences"),
+                     dev_limit: int = 0, repair: bool = typer.Option(False, help="fix I- tags that start an entity"),
+                     device: Optional[str] = None,
+                     max_seconds: float = typer.Option(0.0, help="wall-clock budget; stops, evaluates, keeps the best"),
+                     pack: int = typer.Option(0, help="train on windows packing sentences up to N sub-tokens")) -> None:
+    """Distil a teacher NER model into a student: soft labels over the training (and unlabelled) text."""
+    from agents.training import distill_ner
+
+    if temperature <= 0 or not 0.0 <= alpha <= 1.0:
+        raise fail(f"--temperature must be > 0 and --alpha in [0, 1], got {temperature} and {alpha}")
+    if not (teacher / "model_card.json").is_file():
+        raise fail(f"{teacher}: not a NER model folder (no model_card.json); train one with `kgreason finetune ner`")
+    args = _args(epochs, lr, batch_size, adapter, seed, max_steps, max_length, context, patience, device, max_seconds,
+                 pack=pack)
+    run = _guard(lambda: distill_ner(teacher, student, args, train, dev, out, unlabelled=unlabelled,
+                                     temperature=temperature, alpha=alpha, limit=limit or None,
+                                     dev_limit=dev_limit or None, repair=repair, command=_command()))
+    best = {k: v for k, v in run.result.best.items() if k != "per_type"}
+    _emit({"out": str(run.out), "best": best, "teacher": run.card["distillation"]["teacher_best"],
+           "seconds": run.card["seconds"]}, None)
 
 
 @finetune_app.command("questions")
