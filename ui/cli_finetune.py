@@ -5,7 +5,7 @@ import json
 import shlex
 import sys
 from pathlib import Path
-from typing import List, Optional
+from typing import Any, List, Optional
 
 import typer
 
@@ -15,19 +15,13 @@ finetune_app = typer.Typer()  # `finetune ...`; ui/cli.py adds these commands to
 evaluate_app = typer.Typer()  # `evaluate ner|questions`; added to `kgreason evaluate`
 
 
-def _args(epochs: int, lr: Optional[float], batch_size: int, adapter: str, seed: int, max_steps: int,
-          max_length: int, context: int, patience: int, device: Optional[str], max_seconds: float = 0.0,
-          word_shape: bool = True, crf: bool = False, pack: int = 0):
-    from finetune.train import TrainingArguments
+def _args(*args: Any, **kw: Any) -> Any:
+    from agents.extractors import training_arguments
 
-    if adapter not in ("lora", "full"):
-        raise fail(f"--adapter must be lora or full, got {adapter!r}")
-    if pack < 0 or context < 0:
-        raise fail(f"--pack and --context must be >= 0, got {pack} and {context}")
-    return TrainingArguments(epochs=epochs, lr=lr if lr is not None else (5e-4 if adapter == "lora" else 1e-4),
-                             batch_size=batch_size, adapter=adapter, seed=seed, max_steps=max_steps,
-                             max_length=max_length, context=context, patience=patience, device=device,
-                             max_seconds=max_seconds, word_shape=word_shape, crf=crf, pack=pack)
+    try:
+        return training_arguments(*args, **kw)
+    except USER_ERRORS as exc:
+        raise fail(str(exc)) from None
 
 
 def _guard(fn):
@@ -67,11 +61,11 @@ def finetune_ner(train: Path = typer.Option(..., help="CoNLL or JSONL training f
                  pack: int = typer.Option(0, help="train on windows packing sentences up to N sub-tokens (0: one each)")
                  ) -> None:
     """Fine-tune the document NER model (token classification, LoRA by default)."""
-    from finetune.ner import NerTrainer
+    from agents.extractors import train_ner
 
     args = _args(epochs, lr, batch_size, adapter, seed, max_steps, max_length, context, patience, device, max_seconds,
                  word_shape, crf, pack)
-    run = _guard(lambda: NerTrainer(args, base).run(train, dev, out, limit=limit or None, dev_limit=dev_limit or None,
+    run = _guard(lambda: train_ner(args, base, train, dev, out, limit=limit or None, dev_limit=dev_limit or None,
                                                     repair=repair, command=_command()))
     best = {k: v for k, v in run.result.best.items() if k != "per_type"}
     _emit({"out": str(run.out), "best": best, "seconds": run.card["seconds"],
@@ -125,10 +119,10 @@ def finetune_questions(train: Path = typer.Option(..., help="questions file: `q 
                        max_seconds: float = typer.Option(0.0, help="wall-clock budget; stops, evaluates, keeps the best")
                        ) -> None:
     """Fine-tune the joint question model (topic-entity span + relation path)."""
-    from finetune.questions import QuestionTrainer
+    from agents.extractors import train_questions
 
     args = _args(epochs, lr, batch_size, adapter, seed, max_steps, max_length, 0, patience, device, max_seconds)
-    run = _guard(lambda: QuestionTrainer(args, base).run(train, qtypes, dev, dev_qtypes, out, limit=limit or None,
+    run = _guard(lambda: train_questions(args, base, train, qtypes, dev, dev_qtypes, out, limit=limit or None,
                                                          dev_limit=dev_limit or None, command=_command()))
     _emit({"out": str(run.out), "best": run.result.best, "seconds": run.card["seconds"],
            "train_tokens_per_second": run.card["train_tokens_per_second"]}, None)
@@ -140,17 +134,9 @@ def split_questions_cmd(files: List[Path] = typer.Argument(..., help="question f
                         seed: int = 0, out: Path = typer.Option(..., help="writes train.txt, holdout.txt (+ _qtype.txt)")
                         ) -> None:
     """Seeded split (stratified by path label) of question files into train and a held-out slice."""
-    from finetune.data import split_questions, write_questions
-    from finetune.questions import questions_of
+    from agents.extractors import split_question_files
 
-    if not 0.0 < holdout < 1.0:
-        raise fail(f"--holdout must be between 0 and 1, got {holdout}")
-    qs = _guard(lambda: [q for f in files for q in questions_of(f)])
-    train, held = split_questions(qs, holdout, seed)
-    tr = write_questions(train, out / "train.txt")
-    ho = write_questions(held, out / "holdout.txt")
-    _emit({"train": [str(p) for p in tr if p], "holdout": [str(p) for p in ho if p], "n_train": len(train),
-           "n_holdout": len(held), "seed": seed}, None)
+    _emit(_guard(lambda: split_question_files(files, holdout, seed, out)), None)
 
 
 @evaluate_app.command("ner")
@@ -164,9 +150,7 @@ def evaluate_ner_cmd(model: Optional[Path] = typer.Option(None, help="fine-tuned
                      int8: Optional[str] = typer.Option(
                          None, help="dynamic int8 on CPU: all, attention or none (default: the profile's)")) -> None:
     """seqeval strict IOB2 entity-level scores of a NER model on a CoNLL/JSONL file."""
-    from finetune.evaluate import evaluate_ner
-    from finetune.modeling import INT8_SCOPES
-    from finetune.ner import NER_PROFILES
+    from agents.extractors import INT8_SCOPES, NER_PROFILES, evaluate_ner
 
     if profile not in NER_PROFILES:
         raise fail(f"--profile must be one of {', '.join(NER_PROFILES)}, got {profile!r}")
@@ -186,6 +170,6 @@ def evaluate_questions_cmd(model: Optional[Path] = typer.Option(None, help="ques
                            limit: int = 0, int8: Optional[bool] = typer.Option(
                                None, "--int8/--no-int8", help="dynamic int8 encoder (default: on for CPU)")) -> None:
     """Topic-entity exact match and top-1 path accuracy of a question model."""
-    from finetune.evaluate import evaluate_questions
+    from agents.extractors import evaluate_questions
 
     _emit(_guard(lambda: evaluate_questions(model, data, qtypes, limit=limit or None, int8=int8)), json_out)
