@@ -72,10 +72,10 @@ def missing_reply(bb: Blackboard, view: GraphView) -> str:
             return f"I found no entity named '{mentions[0]}' in the graph."
         return "I found no entity of the graph in the question."
     topic = (bb.ranking.topic if bb.ranking is not None and bb.ranking.topic is not None else links.topics[0])
-    kind = kind_of(view, topic.node)
-    took = f"I took '{topic.mention}' to be {topic.label}" if topic.mention and not topic.mention.startswith("(") \
-        else f"I took the question to be about {topic.label}"
-    took += f" ({kind})." if kind else "."
+    same = [t for t in links.topics if t.mention == topic.mention][:3] or [topic]
+    named = join_names([t.label + (f" ({kind})" if (kind := kind_of(view, t.node)) else "") for t in same])
+    took = (f"I took '{topic.mention}' to be {named}." if topic.mention and not topic.mention.startswith("(")
+            else f"I took the question to be about {named}.")
     why = bb.ranking.missing if bb.ranking is not None and bb.ranking.missing else \
         f"I could not plan a path from {topic.label}"
     mentions = [t.mention for t in links.topics] + ([m.text for m in bb.extraction.mentions] if bb.extraction else [])

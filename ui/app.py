@@ -58,7 +58,7 @@ def turn_payload(service: ChatService, result: Any) -> dict[str, Any]:
 def _graph_summary(service: ChatService) -> tuple[str, list[list[Any]], list[list[str]]]:
     stats = service.stats()
     text = (f"**{stats.triples:,} triples** · {stats.entities:,} entities · {len(stats.properties):,} relations · "
-            f"{len(stats.classes):,} classes ({', '.join(list(stats.classes)[:8])})")
+            f"{len(stats.classes):,} classes ({', '.join(list(stats.classes)[:12])}{', …' if len(stats.classes) > 12 else ''})")
     props = [[p.label, str(p.iri), p.count, ", ".join(p.subject_roles), ", ".join(p.object_roles)]
              for p in service.properties()]
     triples = [list(t) for t in service.sample_triples()]

@@ -46,17 +46,15 @@ def artifacts() -> Path:
     return ARTIFACTS
 
 
-@pytest.fixture(scope="module")
-def serve_url(artifacts: Path) -> Iterator[str]:
-    """`kgreason serve` with no graph options (bundled movie graph, shipped models) on a free port."""
+def _serve(artifacts: Path, args: list[str]) -> Iterator[str]:
+    """`kgreason serve ARGS` (bundled movie graph, shipped models) on a free port, stopped afterwards."""
     port = free_port()
     log = artifacts / f"serve-{port}.log"
     env = dict(os.environ, HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1", GRADIO_ANALYTICS_ENABLED="False",
                PYTHONUNBUFFERED="1")
     with log.open("w") as out:
         process = subprocess.Popen([sys.executable, "-c", "from ui.cli import main; main()", "serve", "--port", str(port),
-                                    *([] if os.environ.get("KGREASON_TEST_INDEX") else ["--no-index"])], cwd=ROOT,
-                                   env=env, stdout=out, stderr=subprocess.STDOUT)
+                                    *args], cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}/"
     try:
         wait_ready(url, process, log, READY_TIMEOUT_S)
@@ -68,3 +66,15 @@ def serve_url(artifacts: Path) -> Iterator[str]:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait(5)
+
+
+@pytest.fixture(scope="module")
+def serve_url(artifacts: Path) -> Iterator[str]:
+    """`kgreason serve` with no graph options; the retrieval index only with KGREASON_TEST_INDEX set."""
+    yield from _serve(artifacts, [] if os.environ.get("KGREASON_TEST_INDEX") else ["--no-index"])
+
+
+@pytest.fixture(scope="module")
+def serve_url_indexed(artifacts: Path) -> Iterator[str]:
+    """`kgreason serve` as a user starts it: the retrieval index is opened from the cache or built."""
+    yield from _serve(artifacts, [])
