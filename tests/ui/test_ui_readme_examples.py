@@ -69,7 +69,7 @@ def test_every_readme_example_has_its_expected_answer_here() -> None:
     for verb, text, _ in commands:
         known = {"ask": ASK, "entities": ENTITIES, "index search": SEARCH}[verb]
         assert text in known, f"README example `kgreason {verb} \"{text}\"` has no expected answer in this test"
-    readme = README.read_text(encoding="utf-8")
+    readme = " ".join(README.read_text(encoding="utf-8").split())  # prose wraps lines
     assert all(f'"{q}"' in readme for q in PROSE)
 
 
