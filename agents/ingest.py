@@ -185,7 +185,7 @@ class DocumentIngestor:
     def _drop_passages(self, source: URIRef) -> int:
         """Remove the passage nodes of an earlier ingest of the same file."""
         old = [n for n in self.graph.subjects(KGO.source, source)
-               if (n, RDF.type, KGO.Passage) in self.graph.rdf]
+               if (n, RDF.type, KGO.Passage) in self.graph]
         for node in old:
             self.graph.rdf.remove((node, None, None))
         if old:
