@@ -27,7 +27,7 @@ def active_models(config: Any) -> dict[str, str]:
     question = config.question_model
     ner = config.ner_model
     return {
-        "questions": "the shipped model" if question == "auto" else "none (zero-shot planning)" if question is None
+        "questions": "shipped" if question == "auto" else "none (zero-shot planning)" if question is None
         else str(question),
-        "ner": "none" if ner is None else "the shipped model" if ner == "auto" else str(ner),
+        "ner": "none" if ner is None else "shipped" if ner == "auto" else str(ner),
     }

@@ -117,12 +117,13 @@ def build_app(service: ChatService, examples: list[str] | None = None) -> Any:
                 epochs = gr.Slider(1, 20, value=2, step=1, label="Epochs")
             with gr.Row():
                 train_file = gr.File(label="Training file (CoNLL/JSONL for NER; MetaQA-style questions)",
-                                     file_types=list(TRAIN_SUFFIXES))
-                dev_file = gr.File(label="Dev file", file_types=list(TRAIN_SUFFIXES))
+                                     file_types=list(TRAIN_SUFFIXES), elem_id="train-file")
+                dev_file = gr.File(label="Dev file", file_types=list(TRAIN_SUFFIXES), elem_id="dev-file")
             with gr.Row():
                 train_qtypes = gr.File(label="Training path labels (questions only: one qtype a line)",
-                                       file_types=[".txt"])
-                dev_qtypes = gr.File(label="Dev path labels (questions only)", file_types=[".txt"])
+                                       file_types=[".txt"], elem_id="train-qtypes")
+                dev_qtypes = gr.File(label="Dev path labels (questions only)", file_types=[".txt"],
+                                     elem_id="dev-qtypes")
             with gr.Row():
                 train_button = gr.Button("Start training", variant="primary")
                 switch_button = gr.Button("Use the new model")
@@ -303,7 +304,7 @@ def _tail(iri: Any) -> str:
 
 def _active_text(service: ChatService) -> str:
     models = service.active_models()
-    return f"**Answering with:** question model {models['questions']} · NER model {models['ner']}"
+    return f"**The chat answers with:** question model: `{models['questions']}` · NER model: `{models['ner']}`"
 
 
 def _job_text(status: Any) -> str:
