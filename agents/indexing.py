@@ -12,7 +12,7 @@ from knowledge.retrieval import KINDS, KnowledgeIndex, cache_folder, graph_finge
 if TYPE_CHECKING:
     from agents.ingest import IngestReport
 
-__all__ = ["KINDS", "open_index", "build_index", "check_ner_profile", "ingest_documents"]
+__all__ = ["KINDS", "open_index", "build_index", "save_grown_index", "check_ner_profile", "ingest_documents"]
 
 
 def open_index(graph: Any, folder: Path | None = None, kinds: Sequence[str] = ("entity", "fact"),
@@ -35,6 +35,15 @@ def build_index(graph: Any, kinds: Sequence[str], out: Path | None = None, backe
     index = KnowledgeIndex.build(graph, folder, kinds, embedder=embedder, backend=backend, progress=progress,
                                  fingerprint=fp)
     return index, folder
+
+
+def save_grown_index(index: KnowledgeIndex, graph: Any, cache_dir: Path | None = None) -> Path:
+    """Save an index grown in place (`add_triples` after a load) as the cached index of the graph as it is now,
+    so the next start opens it instead of rebuilding; returns its folder."""
+    fp = graph_fingerprint(graph)
+    index.folder = cache_folder(fp, cache_dir)
+    index.save(fingerprint=fp)
+    return index.folder
 
 
 def check_ner_profile(name: str) -> None:

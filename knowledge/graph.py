@@ -184,7 +184,8 @@ class KnowledgeGraph:
             triples: list[Triple] = [t for f in files for t in f.triples]
             added = self.add(triples)
         return LoadReport(files=[f.path for f in files], triples_read=len(triples), triples_added=added,
-                          entities=sum(f.entities for f in files), seconds=time.perf_counter() - t0)
+                          entities=sum(f.entities for f in files), seconds=time.perf_counter() - t0,
+                          triples=triples)
 
     def _load_streaming(self, paths: list, **kw: Any) -> LoadReport:
         """An Oxigraph folder: stream the files into a staging copy and swap it in atomically

@@ -50,6 +50,8 @@ class LoadReport:
     triples_added: int = 0
     entities: int = 0
     seconds: float = 0.0
+    #: the triples read (in-memory loads only; None when streamed into a store): what an index update reads
+    triples: list[Triple] | None = field(default=None, repr=False, compare=False)
 
     @property
     def triples_per_second(self) -> float:

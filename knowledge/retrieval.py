@@ -252,8 +252,9 @@ class KnowledgeIndex:
                 for info in graph.properties() if info.iri not in _NOT_FACTS)
         else:
             by_prop: dict[Any, list[tuple[Any, Any, Any]]] = {}
+            facts = {info.iri for info in graph.properties()} - _NOT_FACTS  # as a rebuild: no rdfs:domain etc.
             for t in triples:
-                if t[1] not in _NOT_FACTS:
+                if t[1] in facts:
                     by_prop.setdefault(t[1], []).append(t)
             groups = ((graph.label(p), ts) for p, ts in by_prop.items())
         for prop_label, group in groups:

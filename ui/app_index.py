@@ -22,7 +22,7 @@ class _Superseded(Exception):
 class IndexStatus:
     """Where the background index job stands."""
 
-    state: str = "idle"  # idle | loading | building | ready | failed
+    state: str = "idle"  # idle | loading | building | updating | ready | failed
     done: int = 0
     total: int = 0
     message: str = ""
@@ -43,9 +43,11 @@ class IndexStatus:
                     "meanwhile.")
         if self.state == "loading":
             return "**Retrieval index:** loading from the cache…"
+        if self.state == "updating":
+            return "**Retrieval index:** adding what the load brought…"
         if self.state == "ready":
             what = ", ".join(f"{n:,} {k}" for k, n in self.counts.items())
-            return f"**Retrieval index:** ready ({what}; {self.seconds:.1f} s)."
+            return f"**Retrieval index:** ready ({what}; {self.message or f'{self.seconds:.1f} s'})."
         if self.state == "failed":
             return f"**Retrieval index:** not available ({self.message}). Questions are answered without it."
         return "**Retrieval index:** off."
@@ -97,6 +99,44 @@ class IndexJob:
         self._thread.start()
         return self
 
+    def extend(self, index: Any, graph: Any, triples: Sequence[Any], reading: ReadLock, writing: ReadLock,
+               cache_dir: Path | None = None) -> "IndexJob":
+        """Add to the ready `index` what `triples` (just loaded into `graph`) bring, in the background: only
+        their facts and names are embedded (`KnowledgeIndex.add_triples`), under `writing()` so no search sees
+        a half-updated index; then it is saved as the grown graph's cached index."""
+        with self._lock:
+            self._generation += 1
+            generation = self._generation
+            self._status = IndexStatus("updating", counts=self._status.counts)
+        self._thread = threading.Thread(target=self._extend, name="kgreason-index",
+                                        args=(generation, index, graph, list(triples), reading, writing, cache_dir),
+                                        daemon=True)
+        self._thread.start()
+        return self
+
+    def _extend(self, generation: int, index: Any, graph: Any, triples: list[Any], reading: ReadLock,
+                writing: ReadLock, cache_dir: Path | None) -> None:
+        from agents.indexing import save_grown_index
+
+        t0 = time.perf_counter()
+        try:
+            with writing():
+                added = index.add_triples(graph, triples)
+            n = sum(added.values())
+            with reading():
+                save_grown_index(index, graph, cache_dir)
+            self._set(generation, state="ready", counts=index.counts(), done=n, total=n,
+                      seconds=time.perf_counter() - t0,
+                      message=f"{n:,} texts embedded for the last load in {time.perf_counter() - t0:.1f} s")
+        except _Superseded:
+            return
+        except (OSError, RuntimeError, ValueError, MemoryError) as exc:
+            try:
+                self._set(generation, state="failed", message=f"{type(exc).__name__}: {exc}",
+                          seconds=time.perf_counter() - t0)
+            except _Superseded:
+                return
+
     def join(self, timeout: float | None = None) -> IndexStatus:
         if self._thread is not None:
             self._thread.join(timeout)
@@ -122,6 +162,10 @@ class IndexJob:
                 index.embed_pending(on_progress=progress)
                 self._set(generation)  # stop here if superseded, before writing the cache
                 index.save(fingerprint=fp)
+                self._set(generation, message=f"{self.status().total:,} texts embedded in "
+                                              f"{time.perf_counter() - t0:.1f} s")
+            else:
+                self._set(generation, message=f"opened from the cache in {time.perf_counter() - t0:.1f} s")
             with self._lock:
                 if generation != self._generation:
                     return

@@ -257,8 +257,13 @@ class ChatService:
         """Load graph files into the live graph, all or nothing; raises InputError naming file:line."""
         with self._lock.writing():
             report = self.graph.load(list(paths), format=format)
-        if self._index is not None or self._index_job.status().state != "idle":
-            self.start_index()  # the old index keeps serving until the new graph's index is ready
+        state = self._index_job.status().state
+        if self._index is not None and state == "ready" and report.triples is not None:
+            # only what the load brings is embedded; searches wait for the few ms the index is written
+            self._index_job.extend(self._index, self.graph, report.triples, self._lock.reading, self._lock.writing,
+                                   self._index_job.cache_dir)
+        elif self._index is not None or state != "idle":
+            self.start_index()  # still building (or a store): the old index keeps serving until the new one
         return report
 
     def ingest(self, paths: Sequence[str]) -> Any:

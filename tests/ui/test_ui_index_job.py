@@ -96,3 +96,29 @@ def test_failure_is_reported_not_raised(graph: KnowledgeGraph, tmp_path: Path) -
     status = job.start(graph, ReadWriteLock().reading).join(60)
     assert status.state == "failed" and "no-model" in status.message
     assert "not available" in status.markdown()
+
+
+def test_a_load_embeds_only_what_it_adds_and_is_cached_for_the_next_start(graph: KnowledgeGraph,
+                                                                           tmp_path: Path) -> None:
+    from knowledge.retrieval import KnowledgeIndex
+
+    got: list = []
+    cache = tmp_path / "cache"
+    job = IndexJob(got.append, cache_dir=cache)
+    lock = ReadWriteLock()
+    first = job.start(graph, lock.reading).join(120)
+    assert first.state == "ready" and first.total == 11 and "11 texts embedded" in first.markdown()
+    acme = Path(__file__).resolve().parents[1] / "data" / "acme.ttl"
+    report = graph.load([acme])
+    assert report.triples is not None and len(report.triples) == 59
+    status = job.extend(got[0], graph, report.triples, lock.reading, lock.writing, cache).join(120)
+    assert status.state == "ready", status.message
+    # what a rebuild of the grown graph holds, with only the load's texts embedded (the first graph's 11 not again)
+    rebuilt = KnowledgeIndex.build(graph, tmp_path / "full")
+    assert status.counts == rebuilt.counts() and status.counts["entity"] == 7 + 10
+    assert status.total == sum(status.counts.values()) - sum(first.counts.values())
+    assert f"{status.total} texts embedded for the last load" in status.markdown()
+    hits = got[0].search("Dev Patel reports to", k=3, kind="fact")
+    assert any(h.label == "Dev Patel reports to Ann Lee" for h in hits), hits
+    reopened = KnowledgeIndex.open_cached(graph_fingerprint(graph), ("entity", "fact"), None, cache)
+    assert reopened is not None and reopened.counts() == status.counts  # the next start opens it
