@@ -49,6 +49,8 @@ class Coordinator:
             self.runtime.parse(["warm up"])
         elif self.runtime.ner is not None:
             self.runtime.tag(["warm up"])
+        if self.runtime.graph_planner is not None:
+            self.runtime.graph_planner.scorer.run("warm up", ["warm up"])
 
     def close(self) -> None:
         if self._pool is not None:

@@ -10,6 +10,7 @@ from rdflib.term import Node
 from agents.messages import Answer, Blackboard, Extraction, Links, Plans, Retrieval
 from agents.replies import missing_reply
 from agents.runtime import Runtime
+from agents.scope import in_scope, model_properties
 from agents.session import Session, person_like
 from reasoning.graphview import GraphView
 from reasoning.planner import STOPWORDS, Mention, PlanCandidate, lookup_label, plan_fits, steps_for_label
@@ -226,7 +227,7 @@ class Planner(Agent):
         return ", ".join(f"{p.label} ({p.score:.2f})" for _, p in out.pairs[:3]) or "no plan"
 
     def blocking(self, bb: Blackboard) -> bool:
-        return False  # in-memory work over the adjacency view
+        return self.rt.graph_planner is not None  # a graph model scores paths; else in-memory work
 
     def step(self, bb: Blackboard) -> Plans:
         view = self.view(bb)
@@ -240,11 +241,20 @@ class Planner(Agent):
             if steps:
                 model_plans.append(PlanCandidate(steps, label, float(prob), "model"))
         # a question about a relation the model was not trained for ("which films came out in 1994") gets
-        # model plans that suit none of its topics: it is planned zero-shot instead
-        if any(plan_fits(view, t.node, plan) for t in topics for plan in model_plans):
-            return Plans([(topic, p) for topic in topics for p in model_plans])
-        return Plans([(topic, p) for topic in topics
-                      for p in self.rt.zero_shot.run(bb.question, view, topic.node, topic.mention, limit=6)])
+        # model plans that suit none of its topics, and a topic of another graph loaded beside the model's has
+        # none of the model's relations: those are planned by the graph model or zero-shot instead
+        if model_plans:
+            scope = model_properties(view, self.rt.parser.paths) if self.rt.parser is not None else frozenset()
+            known = [t for t in topics if in_scope(view, t.node, scope)]
+            if any(plan_fits(view, t.node, plan) for t in known for plan in model_plans):
+                return Plans([(topic, p) for topic in known for p in model_plans])
+        graph_planner = self.rt.graph_planner
+        pairs = []
+        for topic in topics:
+            planner = graph_planner if graph_planner is not None and graph_planner.fits(view, topic.node) \
+                else self.rt.zero_shot
+            pairs += [(topic, p) for p in planner.run(bb.question, view, topic.node, topic.mention, limit=6)]
+        return Plans(pairs)
 
 
 class Reasoner(Agent):

@@ -141,11 +141,12 @@ class Runtime:
     def parser(self) -> Any | None:
         """The question model, or None when the config asks for zero-shot planning (or none is shipped)."""
         def make() -> Any | None:
+            from finetune.pathpairs import is_pair_model
             from finetune.questions import SHIPPED_QUESTIONS, QuestionParser
 
             choice = self.config.question_model
-            if choice is None:
-                return None
+            if choice is None or (choice != "auto" and is_pair_model(choice)):
+                return None  # zero-shot, or a graph model (`graph_planner`)
             folder = SHIPPED_QUESTIONS if choice == "auto" else Path(choice)
             if choice == "auto" and not (folder / "model_card.json").is_file():
                 return None
@@ -196,3 +197,29 @@ class Runtime:
                 encode = embedder.encode
             return ZeroShotPlanner(max_hops=self.config.max_hops, encode=encode)
         return self._once("zero_shot", make)
+
+    @property
+    def graph_planner(self) -> Any | None:
+        """The path-pair planner of a graph model (`--question-model` naming one, or handed over by
+        `set_graph_model`), else None."""
+        def make() -> Any | None:
+            from finetune.pathpairs import is_pair_model
+
+            choice = self.config.question_model
+            if choice in (None, "auto") or not is_pair_model(choice):
+                return None
+            return self._pair_planner(Path(choice))
+        return self._once("graph_planner", make)
+
+    def _pair_planner(self, folder: Path) -> Any:
+        from agents.graphmodel import PairPlanner
+        from finetune.pathpairs import PathScorer
+
+        return PairPlanner(PathScorer(folder, device=self.config.device), max_hops=self.config.max_hops)
+
+    def set_graph_model(self, folder: str | Path | None) -> None:
+        """Plan with the graph model in `folder` from now on (None: stop using one); background adaptation
+        hands its trained model over this way."""
+        planner = self._pair_planner(Path(folder)) if folder is not None else None
+        with self._lock:
+            self._made["graph_planner"] = planner

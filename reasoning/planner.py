@@ -472,6 +472,10 @@ class ZeroShotPlanner:
         found = {i: {n for n in members if self._sim(w, n) > 0} for i, w in content}
         return {i: ns for i, ns in found.items() if ns}
 
+    def paths_around(self, view: GraphView, topic: Node) -> list[tuple[PathStep, ...]]:
+        """Every 1..max_hops path that reaches something from `topic` (through at most `sample` nodes a hop)."""
+        return self._enumerate(view, topic)
+
     def _props_around(self, view: GraphView, nodes: Sequence[Node]) -> list[PathStep]:
         steps: list[PathStep] = []
         for p in view.fact_properties():

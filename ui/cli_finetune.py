@@ -109,16 +109,27 @@ def finetune_distill(teacher: Path = typer.Option(..., help="teacher NER folder 
 
 
 @finetune_app.command("questions")
-def finetune_questions(train: Path = typer.Option(..., help="questions file: `q with [entity]<TAB>answers`"),
+def finetune_questions(train: Optional[Path] = typer.Option(None, help="questions file: `q with [entity]<TAB>answers`"),
                        qtypes: Optional[Path] = typer.Option(None, help="path labels, one a line (default <stem>_qtype.txt)"),
-                       dev: Path = typer.Option(...), dev_qtypes: Optional[Path] = None,
+                       dev: Optional[Path] = None, dev_qtypes: Optional[Path] = None,
                        out: Path = typer.Option(...), base: Optional[str] = None, epochs: int = 3,
                        lr: Optional[float] = None, batch_size: int = 64, adapter: str = "lora", seed: int = 0,
                        max_steps: int = 0, max_length: int = 64, patience: int = 2, limit: int = 0, dev_limit: int = 0,
                        device: Optional[str] = None,
-                       max_seconds: float = typer.Option(0.0, help="wall-clock budget; stops, evaluates, keeps the best")
-                       ) -> None:
-    """Fine-tune the joint question model (topic-entity span + relation path)."""
+                       max_seconds: float = typer.Option(0.0, help="wall-clock budget; stops, evaluates, keeps the best"
+                                                         " (--from-graph: default 600)"),
+                       from_graph: bool = typer.Option(False, "--from-graph", help=_FROM_GRAPH_HELP),
+                       kg: Optional[List[Path]] = typer.Option(None, "--kg", help="--from-graph: graph file(s)"),
+                       store: Optional[str] = typer.Option(None, help="--from-graph: oxigraph folder"),
+                       endpoint: Optional[str] = typer.Option(None, help="--from-graph: SPARQL endpoint"),
+                       questions: int = typer.Option(0, help="--from-graph: questions to synthesise (0: as the "
+                                                             "budget allows)")) -> None:
+    """Fine-tune the joint question model (topic-entity span + relation path), or with --from-graph train a
+    path-pair model from the graph alone (no labelled questions)."""
+    if from_graph:
+        return _from_graph(kg, store, endpoint, out, max_seconds or 600.0, seed, questions, base, device)
+    if train is None or dev is None:
+        raise fail("--train and --dev are needed (or --from-graph with --kg/--store/--endpoint)")
     from agents.extractors import train_questions
 
     args = _args(epochs, lr, batch_size, adapter, seed, max_steps, max_length, 0, patience, device, max_seconds)
@@ -126,6 +137,31 @@ def finetune_questions(train: Path = typer.Option(..., help="questions file: `q 
                                                          dev_limit=dev_limit or None, command=_command()))
     _emit({"out": str(run.out), "best": run.result.best, "seconds": run.card["seconds"],
            "train_tokens_per_second": run.card["train_tokens_per_second"]}, None)
+
+
+_FROM_GRAPH_HELP = ("synthesise questions from the graph's own relation paths and train a path-pair model "
+                    "(usable as --question-model)")
+
+
+def _from_graph(kg: Optional[List[Path]], store: Optional[str], endpoint: Optional[str], out: Path,
+                max_seconds: float, seed: int, questions: int, base: Optional[str], device: Optional[str]) -> None:
+    from agents.adapt import train_for_config
+    from knowledge.errors import InputError
+    from ui.cli_ask import _config
+
+    if not (kg or store or endpoint):
+        raise fail("--from-graph needs the graph: --kg FILE..., --store DIR or --endpoint URL")
+    if max_seconds < 30 or questions < 0:
+        raise fail(f"--max-seconds must be >= 30 and --questions >= 0, got {max_seconds} and {questions}")
+    try:
+        cfg = _config(kg, store, endpoint, None, True, None, None, False, 60.0, device)
+        run = _guard(lambda: train_for_config(cfg, out, max_seconds=max_seconds, seed=seed, questions=questions,
+                                              base=base, command=_command()))
+    except InputError as exc:
+        raise fail(str(exc)) from None
+    card = run.card
+    _emit({"out": str(run.out), "best": card["best"], "seconds": card["seconds"],
+           "synthesis": card["data"]["synthesis"], "questions_read": card["data"]["questions_read"]}, None)
 
 
 @finetune_app.command("split-questions")
