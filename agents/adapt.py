@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import os
+import shutil
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from agents.config import KGReasonConfig
 from agents.graphmodel import GraphModelRun, train_graph_model
 from agents.runtime import Runtime
+from reasoning.graphview import GraphView
 
 
 def fingerprint_of(graph: Any) -> dict[str, Any]:
@@ -23,11 +25,12 @@ def fingerprint_of(graph: Any) -> dict[str, Any]:
 
 
 def model_cache_dir(cache_dir: str | Path | None = None) -> Path:
-    """Where graph models are cached: `<cache root>/graphmodel` ($KGREASON_CACHE, else ~/.cache/kgreason)."""
+    """Where graph models are cached: `graphmodel/` beside the retrieval indexes under the cache root."""
     if cache_dir is not None:
         return Path(cache_dir)
-    root = os.environ.get("KGREASON_CACHE") or Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "kgreason"
-    return Path(root) / "graphmodel"
+    from knowledge.cache import default_cache_dir
+
+    return default_cache_dir().parent / "graphmodel"
 
 
 def cached_model(fingerprint: dict[str, Any], cache_dir: str | Path | None = None) -> Path:
@@ -41,7 +44,127 @@ def train_for_config(config: KGReasonConfig, out: str | Path, *, max_seconds: fl
     t0 = time.perf_counter()
     rt = Runtime(config)
     view = rt.view()
+    if type(view) is not GraphView:
+        view = GraphView.build(rt.graph)  # synthesis lists a property's subjects, which a store view does not
     fp = fingerprint_of(rt.graph)
     left = max(10.0, max_seconds - (time.perf_counter() - t0)) if max_seconds else 0.0
     return train_graph_model(view, out, max_seconds=left, seed=seed, questions=questions, base=base,
                              max_hops=config.max_hops, fingerprint=fp, command=command, on_progress=on_progress)
+
+
+@dataclass(frozen=True)
+class AdaptStatus:
+    """Where background adaptation stands."""
+
+    state: str = "idle"  # idle | training | ready | failed | off
+    fraction: float = 0.0
+    message: str = ""
+    seconds: float = 0.0
+    model: str = ""
+
+    def markdown(self) -> str:
+        """One line for the chat page."""
+        if self.state == "training":
+            return (f"**Graph model:** training for this graph ({100 * self.fraction:.0f}%, {self.seconds:.0f} s; "
+                    f"{self.message}). Questions are planned zero-shot meanwhile.")
+        if self.state == "ready":
+            return f"**Graph model:** ready ({self.message})."
+        if self.state == "failed":
+            return f"**Graph model:** not available ({self.message}); questions are planned zero-shot."
+        return "**Graph model:** off." if self.state == "off" else ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"state": self.state, "fraction": round(self.fraction, 3), "message": self.message,
+                "seconds": round(self.seconds, 1), "model": self.model}
+
+
+class AdaptationJob:
+    """Trains a graph-only question model for a graph in a daemon thread (or finds it in the cache, keyed by
+    the graph's fingerprint) and hands its folder to `on_ready`; starting again (the graph changed) supersedes
+    a running job, whose result is then dropped."""
+
+    def __init__(self, on_ready: Callable[[Path], None], cache_dir: str | Path | None = None,
+                 max_seconds: float = 600.0, base: str | None = None, max_hops: int = 3) -> None:
+        self.on_ready = on_ready
+        self.cache_dir = cache_dir
+        self.max_seconds = max_seconds
+        self.base = base
+        self.max_hops = max_hops
+        self._lock = threading.Lock()
+        self._status = AdaptStatus()
+        self._generation = 0
+        self._thread: threading.Thread | None = None
+
+    def status(self) -> AdaptStatus:
+        with self._lock:
+            return self._status
+
+    def _set(self, generation: int, **changes: Any) -> bool:
+        with self._lock:
+            if generation != self._generation:
+                return False
+            self._status = AdaptStatus(**{**self._status.__dict__, **changes})
+            return True
+
+    def start(self, graph: Any, reading: Callable[[], Any]) -> "AdaptationJob":
+        """Adapt to `graph` (read under `reading()`, a context manager holding the graph's read lock)."""
+        with self._lock:
+            self._generation += 1
+            generation = self._generation
+            self._status = AdaptStatus("training", message="reading the graph")
+        self._thread = threading.Thread(target=self._work, args=(generation, graph, reading),
+                                        name="kgreason-adapt", daemon=True)
+        self._thread.start()
+        return self
+
+    def join(self, timeout: float | None = None) -> AdaptStatus:
+        if self._thread is not None:
+            self._thread.join(timeout)
+        return self.status()
+
+    def _work(self, generation: int, graph: Any, reading: Callable[[], Any]) -> None:
+        from finetune.errors import ModelError
+        from finetune.pathpairs import is_pair_model
+
+        t0 = time.perf_counter()
+        try:
+            with reading():
+                fp = fingerprint_of(graph)
+                view = GraphView.build(graph)
+            folder = cached_model(fp, self.cache_dir)
+            if not is_pair_model(folder):
+                partial = folder.with_name(folder.name + f".part-{os.getpid()}-{generation}")
+
+                def progress(info: dict) -> None:
+                    stage = info.get("stage", "")
+                    fraction = {"synthesising": 0.05, "reading paths": 0.1}.get(stage, 0.0)
+                    if "done" in info and info.get("total"):
+                        fraction = 0.1 + 0.7 * info["done"] / info["total"]
+                    if stage == "training":
+                        fraction = 0.8 + 0.2 * info["epoch"] / max(1, info["epochs"])
+                    self._set(generation, fraction=fraction, message=stage, seconds=time.perf_counter() - t0)
+
+                run = train_graph_model(view, partial, max_seconds=self.max_seconds, base=self.base,
+                                        max_hops=self.max_hops, fingerprint=fp, on_progress=progress,
+                                        command="kgreason serve (background adaptation)")
+                if self.status().state != "training" or generation != self._generation:
+                    shutil.rmtree(partial, ignore_errors=True)
+                    return
+                if not is_pair_model(folder):
+                    shutil.rmtree(folder, ignore_errors=True)
+                    partial.rename(folder)
+                else:
+                    shutil.rmtree(partial, ignore_errors=True)
+                accuracy = run.card["best"].get("dev_path_accuracy")
+                message = f"trained in {run.card['seconds']:.0f} s, synthetic dev path accuracy {accuracy}"
+            else:
+                message = f"from the cache ({folder.name})"
+            with self._lock:
+                if generation != self._generation:
+                    return
+            self.on_ready(folder)
+            self._set(generation, state="ready", fraction=1.0, message=message, model=str(folder),
+                      seconds=time.perf_counter() - t0)
+        except (ModelError, OSError, RuntimeError, ValueError, MemoryError) as exc:
+            self._set(generation, state="failed", message=f"{type(exc).__name__}: {exc}",
+                      seconds=time.perf_counter() - t0)

@@ -30,16 +30,35 @@ Path_ = tuple[PathStep, ...]
 
 
 def hops_of(view: GraphView, path: Sequence[PathStep]) -> list[Hop]:
-    """The words of a path's hops: property label, direction, and the role word of what each hop reaches
-    (kgo role annotations, else the last word of a forward relation's name)."""
-    out = []
-    for st in path:
-        label = view.property_label(st.prop)
-        subj, obj = view.roles(st.prop)
-        roles = subj if st.inverse else obj
-        target = roles[0] if roles else ("" if st.inverse else type_word(label))
-        out.append(Hop(label, st.inverse, target))
-    return out
+    """The words of a path's hops: property label, direction, and a word for what each hop reaches."""
+    return [Hop(view.property_label(st.prop), st.inverse, target_type(view, st)) for st in path]
+
+
+def target_type(view: GraphView, st: PathStep, sample: int = 50) -> str:
+    """A word for what a hop reaches: its kgo role annotation, else the word most of a sample of the nodes it
+    reaches are named by as objects of forward relations ("plays_in_club" -> "club": the subjects of
+    "is_in_country" are clubs), when at least half of them agree; "" otherwise (memoised on the view)."""
+    key = ("target_type", st)
+    found = view.memo.get(key)
+    if found is not None:
+        return found  # type: ignore[return-value]
+    subj, obj = view.roles(st.prop)
+    roles = subj if st.inverse else obj
+    if roles:
+        found = roles[0]
+    else:
+        table = (view.inc if st.inverse else view.out).get(st.prop, {})
+        targets = list(dict.fromkeys(n for ns in list(table.values())[:sample] for n in ns))[:sample]
+        votes: dict[str, int] = {}
+        for n in targets:
+            words = {w for q in view.fact_properties() if n in view.inc.get(q, {})
+                     if (w := type_word(view.property_label(q)))}
+            for w in words:
+                votes[w] = votes.get(w, 0) + 1
+        best = max(votes.items(), key=lambda kv: (kv[1], kv[0]), default=("", 0))
+        found = best[0] if targets and best[1] >= 0.5 * len(targets) else ""
+    view.memo[key] = found
+    return found
 
 
 def describe(view: GraphView, path: Sequence[PathStep]) -> str:

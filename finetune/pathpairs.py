@@ -193,9 +193,10 @@ class PairTrainer:
                 step += 1
             loss = total / max(1, len(train))
             head.eval()
-            acc = _accuracy(head, dq, pfeat, dev, index) if dev else 0.0
+            scores = _accuracy(head, dq, pfeat, dev, index) if dev else {}
+            acc = scores.get("all", 0.0)
             history.append({"epoch": epoch, "steps": step, "train_loss": round(float(loss), 5),
-                            "dev_path_accuracy": round(100 * acc, 2),
+                            "dev_path_accuracy": acc, "dev_by_hops": scores,
                             "seconds": round(time.perf_counter() - t0, 1)})
             if acc > best_acc:
                 best_acc, best_state = acc, {k: v.clone() for k, v in head.state_dict().items()}
@@ -231,13 +232,17 @@ def _oversubscribed() -> bool:
 
 @torch.no_grad()
 def _accuracy(head: PairHead, dq: torch.Tensor, pfeat: torch.Tensor, dev: Sequence[PairExample],
-              index: dict[str, int]) -> float:
+              index: dict[str, int]) -> dict[str, float]:
+    """Top-1 path accuracy on `dev`, overall and by the gold path's hop count."""
     q, p = head.questions(dq), head.paths(pfeat)
-    right = 0
+    right: dict[str, list[int]] = {}
     for i, ex in enumerate(dev):
         ids = torch.tensor([index[c] for c in ex.candidates])
-        right += int(int((p[ids] @ q[i]).argmax()) in ex.positives)
-    return right / max(1, len(dev))
+        hit = int(int((p[ids] @ q[i]).argmax()) in ex.positives)
+        hops = ex.candidates[min(ex.positives)].count(" / ") + 1 if ex.positives else 0
+        for key in ("all", f"{hops}-hop"):
+            right.setdefault(key, []).append(hit)
+    return {k: round(100 * sum(v) / len(v), 2) for k, v in sorted(right.items())}
 
 
 def _save(head: PairHead, tok, out: str | Path, labels: dict, card: dict) -> None:
@@ -261,6 +266,7 @@ class PathScorer:
         self.device = torch.device(device or "cpu")
         self._loaded: tuple | None = None
         self._paths: dict[str, torch.Tensor] = {}
+        self._questions: dict[str, torch.Tensor] = {}  # a question's topics share its vector when masked alike
 
     def _load(self) -> tuple:
         if self._loaded is None:
@@ -300,6 +306,11 @@ class PathScorer:
         if new:
             vecs = head.paths(_features(enc, tok, new, max_length, self.device))
             self._paths.update(zip(new, vecs))
-        q = head.questions(_features(enc, tok, [question], max_length, self.device))[0]
+        q = self._questions.get(question)
+        if q is None:
+            q = head.questions(_features(enc, tok, [question], max_length, self.device))[0]
+            if len(self._questions) > 4096:
+                self._questions.clear()
+            self._questions[question] = q
         logits = SCALE * torch.stack([self._paths[p] for p in paths]) @ q
         return [round(float(x), 6) for x in logits.softmax(0)]

@@ -188,6 +188,11 @@ def build_app(service: ChatService, examples: list[str] | None = None) -> Any:
                     "fraction": round(status.fraction, 4), "counts": dict(status.counts),
                     "message": status.message, "seconds": round(status.seconds, 1)}
 
+        def adapt_api() -> dict:
+            """Where background adaptation stands: state (idle, training, ready, failed, off), fraction,
+            message, seconds, model (the folder the chat plans with once ready)."""
+            return service.adapt_status().to_dict()
+
         def reset() -> tuple[list, str, list, str, None]:
             return [], "", [], "", None
 
@@ -282,6 +287,7 @@ def build_app(service: ChatService, examples: list[str] | None = None) -> Any:
         new_button.click(reset, None, [chatbot, answer, trace, picture, session], api_visibility="private")
         gr.api(ask_api, api_name="ask", concurrency_limit=8)
         gr.api(index_api, api_name="index_status")
+        gr.api(adapt_api, api_name="adapt_status")
         index_timer.tick(service.status_markdown, None, [index_info], api_visibility="private",
                          show_progress="hidden")
         demo.load(summarize, None, [summary, relations, triples], api_name="graph_summary")

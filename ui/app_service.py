@@ -46,6 +46,8 @@ class ServeOptions:
     index: bool = True  # open or build the retrieval index in the background after warm-up
     auth_file: str | None = None  # user:password:role lines (agents.auth)
     data_dir: str | None = None  # the only folder the server-path box may read from
+    adapt: bool = True  # train a graph-only question model for a loaded graph in the background
+    adapt_seconds: float = 600.0  # its time budget
 
 
 @dataclass(frozen=True)
@@ -82,6 +84,11 @@ class ChatService:
         self._warm_done = threading.Event()  # ... and finished (questions wait for it, not for agent timeouts)
         cache = Path(options.cache) / "index" if options.cache else None
         self._index_job = IndexJob(self._use_index, cache_dir=cache)
+        from agents.adapt import AdaptationJob
+
+        self._graph_model: str | None = None
+        self._adapt_job = AdaptationJob(self._use_graph_model, max_seconds=options.adapt_seconds,
+                                        cache_dir=Path(options.cache) / "graphmodel" if options.cache else None)
         self._access: Any = None
 
     # -- who may do what -------------------------------------------------------------------------------
@@ -155,12 +162,14 @@ class ChatService:
         self._warm = "ready"
         if self.options.index if index is None else index:
             self.start_index()
+        if self.options.adapt and self.config().graph.kind != "demo":  # the shipped model fits the bundled graph
+            self.start_adapt()
 
     def status_markdown(self) -> str:
         """What the page shows under the chat: warm-up progress, then the retrieval index."""
         if self._warm != "ready":
             return f"**Starting:** {self._warm}… (questions asked now are answered when this is done)"
-        return self.index_status().markdown()
+        return "\n\n".join(x for x in (self.index_status().markdown(), self.adapt_status().markdown()) if x)
 
     # -- the retrieval index (background) -----------------------------------------------------------
     def start_index(self) -> None:
@@ -172,6 +181,23 @@ class ChatService:
 
     def wait_index(self, timeout: float | None = None) -> IndexStatus:
         return self._index_job.join(timeout)
+
+    def start_adapt(self) -> None:
+        """Train (or take from the cache) a graph-only question model for the graph in the background."""
+        self._adapt_job.start(self.graph, self._lock.reading)
+
+    def adapt_status(self) -> Any:
+        return self._adapt_job.status() if self.options.adapt else self._adapt_job.status().__class__("off")
+
+    def wait_adapt(self, timeout: float | None = None) -> Any:
+        return self._adapt_job.join(timeout)
+
+    def _use_graph_model(self, folder: Path) -> None:
+        with self._build_lock:
+            self._graph_model = str(folder)
+            coordinator = self._coordinator
+        if coordinator is not None:
+            coordinator.runtime.set_graph_model(folder)
 
     def _use_index(self, index: Any) -> None:
         with self._build_lock:
@@ -264,6 +290,8 @@ class ChatService:
                                    self._index_job.cache_dir)
         elif self._index is not None or state != "idle":
             self.start_index()  # still building (or a store): the old index keeps serving until the new one
+        if self.options.adapt:
+            self.start_adapt()  # the graph model so far keeps planning until the new graph's is ready
         return report
 
     def ingest(self, paths: Sequence[str]) -> Any:
@@ -415,6 +443,8 @@ class ChatService:
             config = dataclasses.replace(old.config, **{field_name: model_dir})
             fresh = Coordinator(config, graph=old.graph)
             fresh.runtime.set_index(self._index)
+            if self._graph_model is not None:
+                fresh.runtime.set_graph_model(self._graph_model)
             fresh.warm_up()
             with self._build_lock:
                 self._coordinator = fresh

@@ -108,6 +108,10 @@ def finetune_distill(teacher: Path = typer.Option(..., help="teacher NER folder 
            "seconds": run.card["seconds"]}, None)
 
 
+_FROM_GRAPH_HELP = ("synthesise questions from the graph's own relation paths and train a path-pair model "
+                    "(usable as --question-model)")
+
+
 @finetune_app.command("questions")
 def finetune_questions(train: Optional[Path] = typer.Option(None, help="questions file: `q with [entity]<TAB>answers`"),
                        qtypes: Optional[Path] = typer.Option(None, help="path labels, one a line (default <stem>_qtype.txt)"),
@@ -119,7 +123,8 @@ def finetune_questions(train: Optional[Path] = typer.Option(None, help="question
                        max_seconds: float = typer.Option(0.0, help="wall-clock budget; stops, evaluates, keeps the best"
                                                          " (--from-graph: default 600)"),
                        from_graph: bool = typer.Option(False, "--from-graph", help=_FROM_GRAPH_HELP),
-                       kg: Optional[List[Path]] = typer.Option(None, "--kg", help="--from-graph: graph file(s)"),
+                       kg: Optional[List[Path]] = typer.Option(None, "--kg", help="--from-graph: graph file(s) "
+                                                               "(default: the bundled graph)"),
                        store: Optional[str] = typer.Option(None, help="--from-graph: oxigraph folder"),
                        endpoint: Optional[str] = typer.Option(None, help="--from-graph: SPARQL endpoint"),
                        questions: int = typer.Option(0, help="--from-graph: questions to synthesise (0: as the "
@@ -129,7 +134,7 @@ def finetune_questions(train: Optional[Path] = typer.Option(None, help="question
     if from_graph:
         return _from_graph(kg, store, endpoint, out, max_seconds or 600.0, seed, questions, base, device)
     if train is None or dev is None:
-        raise fail("--train and --dev are needed (or --from-graph with --kg/--store/--endpoint)")
+        raise fail("--train and --dev are needed (or --from-graph)")
     from agents.extractors import train_questions
 
     args = _args(epochs, lr, batch_size, adapter, seed, max_steps, max_length, 0, patience, device, max_seconds)
@@ -139,18 +144,12 @@ def finetune_questions(train: Optional[Path] = typer.Option(None, help="question
            "train_tokens_per_second": run.card["train_tokens_per_second"]}, None)
 
 
-_FROM_GRAPH_HELP = ("synthesise questions from the graph's own relation paths and train a path-pair model "
-                    "(usable as --question-model)")
-
-
 def _from_graph(kg: Optional[List[Path]], store: Optional[str], endpoint: Optional[str], out: Path,
                 max_seconds: float, seed: int, questions: int, base: Optional[str], device: Optional[str]) -> None:
     from agents.adapt import train_for_config
     from knowledge.errors import InputError
     from ui.cli_ask import _config
 
-    if not (kg or store or endpoint):
-        raise fail("--from-graph needs the graph: --kg FILE..., --store DIR or --endpoint URL")
     if max_seconds < 30 or questions < 0:
         raise fail(f"--max-seconds must be >= 30 and --questions >= 0, got {max_seconds} and {questions}")
     try:

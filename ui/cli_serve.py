@@ -51,6 +51,9 @@ def serve(
     cache: Optional[Path] = typer.Option(None, "--cache", help="Folder for indexes (default: per graph)."),
     index: bool = typer.Option(True, "--index/--no-index",
                                help="Open (or build in the background) the retrieval index of the graph."),
+    adapt: bool = typer.Option(True, "--adapt/--no-adapt", help="Train a graph-only question model for a graph "
+                               "given or loaded (not the bundled one) in the background, cached per graph."),
+    adapt_seconds: float = typer.Option(600.0, "--adapt-seconds", min=30.0, help="Its time budget."),
 ) -> None:
     """Start the Gradio chat (ask, load graphs, retrain extractors). Never shared publicly."""
     try:
@@ -84,7 +87,7 @@ def serve(
                            host=host, port=port, auth=credentials, max_file_size=max_file_size,
                            cache=str(cache) if cache else None, index=index,
                            auth_file=str(auth_file) if auth_file else None,
-                           data_dir=str(data_dir) if data_dir else None)
+                           data_dir=str(data_dir) if data_dir else None, adapt=adapt, adapt_seconds=adapt_seconds)
     try:
         launch(options)
     except Exception as exc:  # noqa: BLE001  (input errors carry file:line)

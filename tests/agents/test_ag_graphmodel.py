@@ -1,0 +1,151 @@
+"""A question model trained from the graph alone (no labelled questions) on a small lab graph with snake_case
+names; relation names in any style; a model of one graph does not claim the entities of another."""
+from __future__ import annotations
+
+import json
+import random
+from pathlib import Path
+
+import pytest
+from rapidfuzz import fuzz
+from typer.testing import CliRunner
+
+from agents.config import GraphSource, KGReasonConfig
+from agents.coordinator import Coordinator
+from agents.graphmodel import GraphQuestionSynthesiser, describe, train_graph_model
+from finetune.pathtext import Hop, name_words, path_text, type_word
+from finetune.questions import SHIPPED_QUESTIONS
+from finetune.synth import synthesise, typed_name
+from reasoning.graphview import GraphView
+from reasoning.planner import ZeroShotPlanner
+from reasoning.proofs import proof_holds
+
+LAB = Path(__file__).resolve().parents[1] / "data" / "lab_graph.txt"
+
+
+def _view(*paths: Path) -> GraphView:
+    from knowledge.graph import KnowledgeGraph
+
+    kg = KnowledgeGraph.open("memory")
+    kg.load(list(paths))
+    return GraphView.build(kg)
+
+
+@pytest.mark.parametrize("name, words", [
+    ("plays_in_club_inverse", ["plays", "in", "club", "inverse"]),
+    ("directedBy", ["directed", "by"]),
+    ("__film__cinematographer__film", ["film", "cinematographer", "film"]),
+    ("http://example.org/ontology#worksFor", ["works", "for"]),
+    ("http://example.org/p/place%20of%20birth", ["place", "of", "birth"]),
+    ("HAS-GENRE", ["has", "genre"]),
+])
+def test_relation_names_become_words_whatever_the_style(name: str, words: list[str]) -> None:
+    assert name_words(name) == words
+
+
+def test_type_words_and_path_text() -> None:
+    assert type_word("plays_in_club") == "club"
+    assert type_word("directed_by") == "" and type_word("plays_in_club_inverse") == ""
+    assert path_text([Hop("plays_in_club", False, "club"), Hop("is in country", True)]) == \
+        "plays in club (club) / inverse of is in country"
+
+
+def test_synthesised_questions_name_the_topic_as_typed_and_are_reproducible() -> None:
+    hops = [Hop("works_on", True, ""), Hop("lives_in", False, "city")]
+    rng = random.Random(3)
+    qs = [synthesise(hops, "ada_lovelace", rng) for _ in range(50)]
+    for q in qs:
+        typed = q.text[q.start:q.end]
+        # the name as people type it: any case, underscores or spaces, at most a one-letter typo
+        assert fuzz.ratio(typed.replace(" ", "_").lower(), "ada_lovelace") >= 85, typed
+        assert "\x00" not in q.text
+    assert any(" " in q.text[q.start:q.end] for q in qs) and any("_" in q.text[q.start:q.end] for q in qs)
+    again = random.Random(3)
+    assert [synthesise(hops, "ada_lovelace", again).text for _ in range(50)] == [q.text for q in qs]
+    assert {typed_name("Alan_PULIDO", random.Random(i), typo=0.0) for i in range(30)} >= {"Alan PULIDO", "alan pulido"}
+
+
+def test_synthesis_gold_paths_reach_exactly_the_gold_answers() -> None:
+    view = _view(LAB)
+    examples, report = GraphQuestionSynthesiser(seed=0).run(view, 200)
+    assert report.questions == len(examples) >= 150 and report.sha256
+    assert set(report.by_hops) == {1, 2, 3}
+    for ex in examples:
+        assert ex.positives and len(ex.positives) < len(ex.candidates)
+        assert len(set(ex.candidates)) == len(ex.candidates)
+    # the run-time planner's candidates around a topic are read as the training candidates are
+    atlas = next(n for n, lab in view.labels.items() if lab == "project_atlas")
+    texts = {describe(view, p) for p in ZeroShotPlanner().paths_around(view, atlas)}
+    assert "inverse of works on" in texts and "funded by / based in" in texts
+
+
+def test_graph_model_folder_and_pipeline_with_the_tiny_encoder(tiny_bert: Path, tmp_path: Path) -> None:
+    """Trains on the tiny random BERT (mechanics: folder, card, loading as --question-model, proofs)."""
+    view = _view(LAB)
+    run = train_graph_model(view, tmp_path / "m", max_seconds=30, questions=300, base=str(tiny_bert),
+                            command="test")
+    names = {p.name for p in run.out.iterdir()}
+    assert {"head.safetensors", "labels.json", "model_card.json", "tokenizer.json"} <= names
+    card = json.loads((run.out / "model_card.json").read_text())
+    assert card["task"] == "path-pairs" and card["command"] == "test" and card["seconds"] > 0
+    assert len(card["data"]["synthesis"]["sha256"]) == 64 and card["best"]["dev_path_accuracy"] >= 0
+    labels = json.loads((run.out / "labels.json").read_text())
+    assert "works on" in labels["relations"]
+    with Coordinator(KGReasonConfig(graph=GraphSource("files", (LAB,)), question_model=str(run.out))) as c:
+        assert c.runtime.parser is None and c.runtime.graph_planner is not None
+        result = c.run("who works on project atlas")
+        plans = next(s for s in result.trace if s.agent == "planner")
+        assert plans.status == "ok" and plans.output_summary != "no plan"
+        v = c.runtime.view()
+        for a in result.answers:  # whatever the tiny model picked, answers are proved from the topic
+            assert all(proof_holds(v, p, None, a.iri) for p in a.proofs)
+
+
+def test_finetune_from_graph_cli(tiny_bert: Path, tmp_path: Path) -> None:
+    from ui.cli import app
+
+    runner = CliRunner()
+    out = tmp_path / "gm"
+    res = runner.invoke(app, ["finetune", "questions", "--from-graph", "--kg", str(LAB), "--out", str(out),
+                              "--max-seconds", "30", "--questions", "200", "--base", str(tiny_bert)])
+    assert res.exit_code == 0, res.output
+    assert json.loads(res.output[res.output.index("{"):])["out"] == str(out)
+    assert (out / "head.safetensors").is_file()
+    bad = runner.invoke(app, ["finetune", "questions", "--from-graph", "--kg", str(tmp_path / "none.txt"),
+                              "--out", str(out)])
+    assert bad.exit_code == 2 and "none.txt" in bad.output
+    assert runner.invoke(app, ["finetune", "questions", "--out", str(out)]).exit_code == 2
+
+
+@pytest.mark.slow
+def test_lab_questions_answered_by_a_graph_model_trained_here(tmp_path: Path) -> None:
+    """The real encoder, 90 s of training on the lab graph; questions typed lower-case, without underscores."""
+    view = _view(LAB)
+    run = train_graph_model(view, tmp_path / "m", max_seconds=90, seed=0)
+    cases = {
+        "who works on project atlas": {"ada_lovelace", "grace_hopper"},
+        "which city does alan turing live in": {"london_city"},
+        "who funds project zephyr": {"nova_trust"},
+        "where is the funder of project atlas based": {"geneva_town"},
+        "where do the people working on project zephyr live": {"london_city", "hampton_city"},
+    }
+    with Coordinator(KGReasonConfig(graph=GraphSource("files", (LAB,)), question_model=str(run.out))) as c:
+        for question, gold in cases.items():
+            result = c.run(question)
+            assert result.answers and result.answers[0].label in gold, (question, result.reply)
+
+
+@pytest.mark.skipif(not (SHIPPED_QUESTIONS / "model_card.json").is_file(), reason="no shipped model")
+def test_movie_model_does_not_claim_another_graphs_entities(tmp_path: Path) -> None:
+    movies = tmp_path / "movies.txt"
+    movies.write_text("Heat Wave|starred_actors|Ann Parker\nHeat Wave|directed_by|Tom Reed\n"
+                      "Heat Wave|release_year|1999\nCold Snap|starred_actors|Ann Parker\n", encoding="utf-8")
+    company = tmp_path / "company.txt"
+    company.write_text("Ada Lovelace|works_on|Project Atlas\nGrace Hopper|works_on|Project Atlas\n"
+                       "Project Atlas|funded_by|Acme Foundation\n", encoding="utf-8")
+    with Coordinator(KGReasonConfig(graph=GraphSource("files", (movies, company)))) as c:
+        result = c.run("who works on Project Atlas")
+        assert "starred" not in result.reply
+        assert {a.label for a in result.answers} == {"Ada Lovelace", "Grace Hopper"}
+        movie = c.run("who starred in Heat Wave")
+        assert [a.label for a in movie.answers] == ["Ann Parker"]
