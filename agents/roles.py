@@ -15,7 +15,7 @@ from agents.session import Session, person_like
 from reasoning.graphview import GraphView
 from reasoning.planner import STOPWORDS, Mention, PlanCandidate, lookup_label, plan_fits, steps_for_label
 from reasoning.proofs import conditions_hold, proof_holds
-from reasoning.ranking import FactHit, RankingResult, Topic
+from reasoning.ranking import FactHit, RankingResult, Topic, named_others
 
 
 class Agent:
@@ -251,9 +251,12 @@ class Planner(Agent):
         graph_planner = self.rt.graph_planner
         pairs = []
         for topic in topics:
-            planner = graph_planner if graph_planner is not None and graph_planner.fits(view, topic.node) \
-                else self.rt.zero_shot
-            pairs += [(topic, p) for p in planner.run(bb.question, view, topic.node, topic.mention, limit=6)]
+            if graph_planner is not None and graph_planner.fits(view, topic.node):
+                found = graph_planner.run(bb.question, view, topic.node, topic.mention, limit=6)
+            else:
+                others = [(o.node, o.mention) for o in named_others(topic, topics)]
+                found = self.rt.zero_shot.run(bb.question, view, topic.node, topic.mention, limit=6, others=others)
+            pairs += [(topic, p) for p in found]
         return Plans(pairs)
 
 

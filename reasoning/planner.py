@@ -16,8 +16,9 @@ from rdflib import URIRef
 from rdflib.term import Node
 
 from knowledge.labels import name_keys, word_spans
-from reasoning.graphview import GraphView, iri_tail, role_key
+from reasoning.graphview import GraphView, role_key
 from reasoning.paths import PathStep
+from reasoning.relnames import canonical, name_words, roles, sorted_neighbours
 
 STOPWORDS = frozenset(
     "a an the of in on at to for by with from and or is are was were be been being do does did has have had "
@@ -25,6 +26,8 @@ STOPWORDS = frozenset(
     "me my i you your give tell list name show can could please about s whats ? ' , . !".split())
 _WORD = re.compile(r"\w+|[^\w\s]", re.UNICODE)
 #: words that ask for a round trip through a property ("films with the same director")
+#: words after which the question names what it asks for ("which films", "name a club")
+_ASKING = ("what", "which", "who", "name", "list", "give", "show")
 _SAMENESS = frozenset("same share shares shared sharing also other others another too common co together".split())
 
 
@@ -52,20 +55,13 @@ class PlanCandidate:
 
 # ------------------------------------------------------------------------------------------ path labels
 def _name_words(p: URIRef, view: GraphView) -> tuple[str, ...]:
-    """Words of a property's label and IRI tail, plus them joined ("directed by" -> directed, by, directed by,
-    directedby); memoised on the view (the zero-shot planner asks for them per word and per path)."""
-    key = ("name_words", p)
-    found = view.memo.get(key)
-    if found is None:
-        words = [w for w in re.split(r"[^a-z0-9]+", view.property_label(p).lower() + " " + iri_tail(p).lower()) if w]
-        joined = "".join(w for w in words if w not in ("has", "is", "in", "by", "of"))
-        found = view.memo[key] = tuple(dict.fromkeys(words + ([joined] if joined else [])))
-    return found  # type: ignore[return-value]
+    """Words naming a property, whatever its naming style (`reasoning.relnames.name_words`)."""
+    return name_words(view, p)
 
 
 def _target_roles(view: GraphView, st: PathStep) -> tuple[str, ...]:
-    """Role words of the node a hop reaches."""
-    subj, obj = view.roles(st.prop)
+    """Role words of the node a hop reaches (kgo annotations, else read from names and data)."""
+    subj, obj = roles(view, st.prop)
     return subj if st.inverse else obj
 
 
@@ -282,9 +278,23 @@ def relation_words(view: GraphView) -> frozenset[str]:
     if found is None:
         words: set[str] = set()
         for p in view.fact_properties():
-            subj, obj = view.roles(p)
+            subj, obj = roles(view, p)
             words.update(w for w in (*_name_words(p, view), *subj, *obj) if w not in STOPWORDS)
         found = view.memo[key] = frozenset(words | {w + "s" for w in words})
+    return found  # type: ignore[return-value]
+
+
+def specific_words(view: GraphView) -> frozenset[str]:
+    """Words of exactly one relation's name (a property and the one holding it backwards are one relation)."""
+    key = ("specific_words",)
+    found = view.memo.get(key)
+    if found is None:
+        owners: dict[str, set[URIRef]] = {}
+        for p in view.fact_properties():
+            base = canonical(view, p, False)[0]
+            for w in _name_words(p, view):
+                owners.setdefault(w, set()).add(base)
+        found = view.memo[key] = frozenset(w for w, ps in owners.items() if len(ps) == 1)
     return found  # type: ignore[return-value]
 
 
@@ -311,9 +321,15 @@ def lookup_label(text: str, view: GraphView) -> tuple[Node, ...]:
 
 
 # ------------------------------------------------------------------------------------------ zero-shot
-def _round_trip(a: PathStep, b: PathStep) -> bool:
-    """`b` follows `a`'s property back (e.g. directed by, then inverse of directed by)."""
-    return a.prop == b.prop and a.inverse != b.inverse
+def _hop(view: GraphView, st: PathStep) -> tuple[URIRef, bool]:
+    """A hop as one relation and direction (`plays_in_club_inverse` forwards = `plays_in_club` backwards)."""
+    return canonical(view, st.prop, st.inverse)
+
+
+def _round_trip(view: GraphView, a: PathStep, b: PathStep) -> bool:
+    """`b` follows `a`'s relation back (e.g. directed by, then inverse of directed by)."""
+    (pa, ia), (pb, ib) = _hop(view, a), _hop(view, b)
+    return pa == pb and ia != ib
 
 
 @dataclass
@@ -327,17 +343,24 @@ class ZeroShotPlanner:
     encode: Callable[[Sequence[str]], np.ndarray] | None = None
     hop_penalty: float = 0.02
     type_penalty: float = 0.3
+    #: added to a one-hop path whose answers are tied to another entity the question names
+    join_bonus: float = 0.15
     #: with an encoder, word pairs at least this close count as synonyms
     synonym_cosine: float = 0.7
     _vectors: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
 
-    def run(self, question: str, view: GraphView, topic: Node, mention: str = "",
-            limit: int = 10) -> list[PlanCandidate]:
-        words = self._words_in_order(question, mention)
+    def run(self, question: str, view: GraphView, topic: Node, mention: str = "", limit: int = 10,
+            others: Sequence[tuple[Node, str]] = ()) -> list[PlanCandidate]:
+        """Paths from `topic` best-first. `others`: the other entities the question names, (node, mention): their
+        names are not relation words, a word naming a hop of theirs may describe how the answers are tied to
+        them rather than this path ("which player in X plays at position Y"), and a first hop reaching nodes
+        tied to one of them is what a question naming both asks for (a small bonus, even unnamed)."""
+        words = self._words_in_order(question, [mention, *(m for _, m in others)])
         qwords = [w for w in words if w not in STOPWORDS]
         found = self._enumerate(view, topic)
+        joins = self._joins(view, topic, [n for n, _ in others]) if others else set()
         if self.encode is not None:
-            self._embed_words(view, qwords, found)
+            self._embed_words(view, qwords, found + [(st,) for n, _ in others for st in self._props_around(view, [n])])
         trips = {p: t for p in found if (t := self._round_trips(words, view, p)) is not None}
         paths = list(trips)
         if not paths:
@@ -347,20 +370,52 @@ class ZeroShotPlanner:
         # word with a hop the question does not ask for
         keys = {(st, i == len(path) - 1) for path in paths for i, st in enumerate(path)}
         sims = {key: [self._step_sim(view, *key, q) for q in qwords] for key in keys}
+        ties = self._tie_rows(view, [n for n, _ in others], qwords)
         asked = self._answer_type(words, view, paths)
         scored: list[tuple[float, tuple[PathStep, ...]]] = []
         for path in paths:
             last = len(path) - 1
             # one more column: the way back of a round trip is explained by what asked for it
             rows = [sims[st, i == last] + [trips[path].get(i, 0.0)] for i, st in enumerate(path)]
-            lexical = self._coverage(rows) if qwords else 0.0
+            named = qwords and any(v > 0 for row in rows for v in row)
+            lexical = self._coverage(rows + ties) if named else 0.0
+            if len(path) == 1 and path[0] in joins:
+                lexical += self.join_bonus
             if asked and not any(self._sim(asked, r) > 0 for r in _target_roles(view, path[-1])):
                 lexical -= self.type_penalty
-            if lexical > 0:  # a path no word of the question names would be a guess
+            if lexical > 0:  # a path no word of the question names (nor a tie to another named entity): a guess
                 scored.append((lexical - self.hop_penalty * len(path), path))
         scored.sort(key=lambda x: (-x[0], len(x[1]), [str(s) for s in x[1]]))
         return [PlanCandidate(path, self.describe(view, path), round(max(score, 0.0), 6), "zero-shot")
                 for score, path in scored[:limit]]
+
+    def _tie_rows(self, view: GraphView, others: Sequence[Node], qwords: Sequence[str]) -> list[list[float]]:
+        """For each other named entity whose hops some question word names, one more row for the coverage
+        matching: how well each word names a hop of that entity (the tie it asks the answers to have)."""
+        rows = []
+        for node in others:
+            hops = self._props_around(view, [node])
+            row = [max((self._step_sim(view, st, False, q) for st in hops), default=0.0) for q in qwords] + [0.0]
+            if any(v > 0 for v in row):
+                rows.append(row)
+        return rows
+
+    @staticmethod
+    def _joins(view: GraphView, topic: Node, others: Sequence[Node]) -> set[PathStep]:
+        """First hops from the topic that reach a node with a fact tying it to one of the other entities."""
+        tied: set[Node] = set()
+        for node in others:
+            node = view.node(node)
+            for p in view.fact_properties():
+                tied.update(view.out[p].get(node, ()))
+                tied.update(view.inc[p].get(node, ()))
+            tied.discard(node)
+        found: set[PathStep] = set()
+        for st in ZeroShotPlanner._props_around(view, [topic]):
+            table = view.inc if st.inverse else view.out
+            if any(m in tied for m in table[st.prop].get(topic, ())):
+                found.add(st)
+        return found
 
     @staticmethod
     def _coverage(rows: Sequence[Sequence[float]]) -> float:
@@ -400,7 +455,7 @@ class ZeroShotPlanner:
         props = {st.prop for path in paths for st in path}
         vocab = set(words)
         for p in props:
-            subj, obj = view.roles(p)
+            subj, obj = roles(view, p)
             vocab.update(_name_words(p, view), subj, obj)
         new = sorted(w for w in vocab if w not in self._vectors)
         if new:
@@ -417,21 +472,33 @@ class ZeroShotPlanner:
         return sim
 
     @staticmethod
-    def _words_in_order(question: str, mention: str) -> list[str]:
-        """The question's lower-cased words, the entity mention taken out."""
+    def _words_in_order(question: str, mentions: Sequence[str]) -> list[str]:
+        """The question's lower-cased words, the entity mentions taken out."""
         text = question.lower()
-        return [w for w in _WORD.findall(text.replace(mention.lower(), " ", 1) if mention else text) if w.isalnum()]
+        for mention in mentions:
+            if mention:
+                text = text.replace(mention.lower(), " ", 1)
+        return [w for w in _WORD.findall(text) if w.isalnum()]
 
     def _answer_type(self, words: Sequence[str], view: GraphView, paths: Sequence[Sequence[PathStep]]) -> str | None:
-        """The word right after "what"/"which"/"who (is/are the)" when it names a role some path ends at
-        ("which films", "what year", "who are the directors"), else None."""
+        """What the question asks for, when a role some path ends at names it: the first word after "what",
+        "which", "who (is/are the)" or an imperative ("which films", "what year", "who are the directors", "name a
+        club"), or after "what" / "which" / an imperative the second of two words in a row ("which soccer club"),
+        else None."""
+        roles = {r for path in paths for r in _target_roles(view, path[-1])}
         for k, w in enumerate(words):
-            if w in ("what", "which", "who"):
-                nxt = next((x for x in words[k + 1:] if x not in STOPWORDS), None)
-                roles = {r for path in paths for r in _target_roles(view, path[-1])}
-                if nxt and any(self._sim(nxt, r) > 0 for r in roles):
-                    return nxt
-                return None
+            if w not in _ASKING:
+                continue
+            run: list[str] = []
+            for x in words[k + 1:]:
+                if x in STOPWORDS:
+                    if run:
+                        break
+                    continue
+                run.append(x)
+                if len(run) == (1 if w == "who" else 2):
+                    break
+            return next((x for x in run if any(self._sim(x, r) > 0 for r in roles)), None)
         return None
 
     def _round_trips(self, words: Sequence[str], view: GraphView, path: Sequence[PathStep]) -> dict[int, float] | None:
@@ -443,16 +510,17 @@ class ZeroShotPlanner:
         of"). Allowed without credit (0.0): two different words of it ("the films starred by X actors").
         No hop is both the way back of one round trip and the start of another, and a hop repeated in the same
         direction needs its words twice ("the parent of the parent", not "released in which years")."""
-        back = [i for i in range(1, len(path)) if _round_trip(path[i - 1], path[i])]
+        back = [i for i in range(1, len(path)) if _round_trip(view, path[i - 1], path[i])]
         if any(j == i + 1 for i, j in pairwise(back)):
             return None
-        again = [i for i in range(1, len(path)) if path[i] == path[i - 1]]  # e.g. parent of a parent
+        again = [i for i in range(1, len(path)) if _hop(view, path[i]) == _hop(view, path[i - 1])]  # parent of parent
         cues = [i for i, w in enumerate(words) if w in _SAMENESS]
         content = [(i, w) for i, w in enumerate(words) if w not in STOPWORDS]
         asked: dict[int, float] = {}
         for b in back:
             near = self._naming(content, view, path[b - 1])
-            others = {i for st in path if st.prop != path[b].prop for i in self._naming(content, view, st)}
+            others = {i for st in path if _hop(view, st)[0] != _hop(view, path[b])[0]
+                      for i in self._naming(content, view, st)}
             cued = any(abs(c - i) <= 3 and all(abs(c - i) <= abs(c - o) for o in others) for c in cues for i in near)
             if cued or any(j > i + 1 and near[i] & near[j] for i in near for j in near):
                 asked[b] = 1.0
@@ -467,8 +535,10 @@ class ZeroShotPlanner:
         return asked
 
     def _naming(self, content: Sequence[tuple[int, str]], view: GraphView, st: PathStep) -> dict[int, set[str]]:
-        """Positions of the words that name a hop's property or the node it reaches, with what they match."""
-        members = [w for w in _name_words(st.prop, view) if w not in STOPWORDS] + list(_target_roles(view, st))
+        """Positions of the words that name a hop's property or the node it reaches, with what they match (a
+        word of several relations' names, like "plays" in plays_in_club and plays_position, names none)."""
+        members = [w for w in _name_words(st.prop, view) if w not in STOPWORDS and w in specific_words(view)]
+        members += list(_target_roles(view, st))
         found = {i: {n for n in members if self._sim(w, n) > 0} for i, w in content}
         return {i: ns for i, ns in found.items() if ns}
 
@@ -476,27 +546,32 @@ class ZeroShotPlanner:
         """Every 1..max_hops path that reaches something from `topic` (through at most `sample` nodes a hop)."""
         return self._enumerate(view, topic)
 
-    def _props_around(self, view: GraphView, nodes: Sequence[Node]) -> list[PathStep]:
-        steps: list[PathStep] = []
+    @staticmethod
+    def _props_around(view: GraphView, nodes: Sequence[Node]) -> list[PathStep]:
+        """The hops leaving any of `nodes`, one per relation and direction (a property that another holds
+        backwards is the same hop as that one)."""
+        steps: dict[tuple[URIRef, bool], PathStep] = {}
         for p in view.fact_properties():
             out, inc = view.out[p], view.inc.get(p, {})
-            if any(n in out for n in nodes):
-                steps.append(PathStep(p, False))
-            if any(n in inc for n in nodes):
-                steps.append(PathStep(p, True))
-        return steps
+            for inverse, table in ((False, out), (True, inc)):
+                if any(n in table for n in nodes):
+                    key = canonical(view, p, inverse)
+                    if key not in steps or key == (p, inverse):  # the relation under its own name first
+                        steps[key] = PathStep(p, inverse)
+        return list(steps.values())
 
     def _enumerate(self, view: GraphView, topic: Node) -> list[tuple[PathStep, ...]]:
+        """Every path of 1..max_hops hops that exists from the topic, exploring at most `sample` nodes per hop,
+        taken in a fixed order (frontier and neighbours sorted) so results do not depend on the store's order."""
         paths: list[tuple[PathStep, ...]] = []
         layer: list[tuple[tuple[PathStep, ...], list[Node]]] = [((), [topic])]
         for _ in range(self.max_hops):
             nxt: list[tuple[tuple[PathStep, ...], list[Node]]] = []
             for path, nodes in layer:
                 for st in self._props_around(view, nodes):
-                    table = view.inc if st.inverse else view.out
                     reached: list[Node] = []
                     for n in nodes:
-                        for m in table[st.prop].get(n, ()):
+                        for m in sorted_neighbours(view, st.prop, st.inverse, n):
                             if m != topic:
                                 reached.append(m)
                         if len(reached) >= self.sample:
@@ -504,6 +579,6 @@ class ZeroShotPlanner:
                     if reached:
                         new = path + (st,)
                         paths.append(new)
-                        nxt.append((new, list(dict.fromkeys(reached))[: self.sample]))
+                        nxt.append((new, sorted(dict.fromkeys(reached), key=str)[: self.sample]))
             layer = nxt
         return paths

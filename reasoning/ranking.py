@@ -84,7 +84,7 @@ class AnswerRanker:
                 answers = [RankedAnswer(n, view.label(n), round(score, 6), proofs, plan.label)
                            for n, proofs in found.answers.items()]
                 answers.sort(key=lambda a: (-a.score, a.label, str(a.node)))
-                others = self._named_others(topic, [t for t, _ in pairs])
+                others = named_others(topic, [t for t, _ in pairs])
                 answers, narrowed_by = self._constrain(view, answers, others)
                 here = RankingResult(answers[: self.max_answers], len(answers), topic, plan,
                                      explanations=found.explanations, constraints=narrowed_by)
@@ -120,18 +120,6 @@ class AnswerRanker:
         return result
 
     @staticmethod
-    def _named_others(topic: Topic, topics: Sequence[Topic]) -> list[Topic]:
-        """Other linked entities the question names as a name (capitalised or a number: "... with Meg Ryan",
-        "... in 1994"), not within the topic's own mention, one per node."""
-        seen = {topic.node}
-        out = []
-        for t in topics:
-            if t.node not in seen and _NAME_LIKE.search(t.mention) and not _overlaps(t.mention, topic.mention):
-                seen.add(t.node)
-                out.append(t)
-        return out
-
-    @staticmethod
     def _constrain(view: GraphView, answers: list[RankedAnswer],
                    others: Sequence[Topic]) -> tuple[list[RankedAnswer], list[Topic]]:
         """Narrow the answers to those with a fact tying them to each other named entity, where that keeps
@@ -159,6 +147,28 @@ class AnswerRanker:
 
 
 _NAME_LIKE = re.compile(r"[A-Z0-9]")
+#: a mention found with at least this confidence names an entity even in lower case: a label of two or more
+#: words (`reasoning.planner.EntityDetector`); one lower-case word that is a label is often a common word
+#: ("together", "stars" are film titles too)
+NAME_SCORE = 0.85
+
+
+def names_entity(t: Topic) -> bool:
+    """Whether a linked mention names an entity as a name: written like one (a capital or a digit: "Meg Ryan",
+    "Mexico", "1994") or found with a name's confidence ("meg ryan", "tigres uanl"), not a common or relation word
+    that is also a label."""
+    return bool(_NAME_LIKE.search(t.mention)) or t.span_score >= NAME_SCORE
+
+
+def named_others(topic: Topic, topics: Sequence[Topic]) -> list[Topic]:
+    """Other linked entities the question names as a name, not within the topic's own mention, one per node."""
+    seen = {topic.node}
+    out = []
+    for t in topics:
+        if t.node not in seen and names_entity(t) and not _overlaps(t.mention, topic.mention):
+            seen.add(t.node)
+            out.append(t)
+    return out
 
 
 def _overlaps(a: str, b: str) -> bool:

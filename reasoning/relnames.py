@@ -1,0 +1,187 @@
+"""Reading relation names whatever their style, for zero-shot planning.
+
+A property's words come from its label and IRI local name split at underscores, punctuation and camelCase
+(`plays_in_club`, `placeOfBirth`, Freebase's `__film__cinematographer__film`); a final "inverse" / "reverse"
+(or a leading "inverse of") marks a relation read backwards. Two properties holding the same facts in opposite
+directions (`plays_in_club` / `plays_in_club_inverse`, Freebase's paired properties) are found from the data
+and read as one relation, so a path does not count them as two hops or miss a round trip through them.
+Role words (what the subject and object of a property are: "club", "country") come from kgo annotations, else
+from the name (its last word; a Freebase name's type and property segments), else from the data: a side whose
+nodes are mostly on a named side of another property takes that side's roles. Everything is memoised on the view.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from rdflib import URIRef
+from rdflib.term import Node
+
+from knowledge.labels import normalise, split_camel
+from reasoning.graphview import GraphView, iri_tail, role_key
+
+#: words that mark a property as another one read backwards
+INVERSE_WORDS = frozenset({"inverse", "reverse", "inv", "rev"})
+#: words that say nothing about a role: a name ending in one has no object role from its name
+_FUNCTION_WORDS = frozenset("a an the of in on at to for by with from and or is are was were be has have had "
+                            "as into onto about s".split())
+#: Freebase-style segment separators in a local name (`film.film.directed_by`, `__film__cinematographer__film`)
+_SEGMENTS = re.compile(r"__+|\.")
+
+
+@dataclass(frozen=True)
+class RelationName:
+    """How a property's name reads: its words (inverse marker taken out), whether it is marked as read
+    backwards, and the role words of its subject and object that its name gives."""
+
+    words: tuple[str, ...]
+    inverse: bool
+    subject: tuple[str, ...]
+    object: tuple[str, ...]
+
+
+def relation_name(view: GraphView, p: URIRef) -> RelationName:
+    """The words and name roles of one property (memoised on the view)."""
+    key = ("relation_name", p)
+    found = view.memo.get(key)
+    if found is None:
+        found = view.memo[key] = _read_name(view.property_label(p), iri_tail(p))
+    return found  # type: ignore[return-value]
+
+
+def _words(text: str) -> list[str]:
+    return normalise(split_camel(text)).split()
+
+
+def _read_name(label: str, tail: str) -> RelationName:
+    words = list(dict.fromkeys(_words(label) + _words(tail)))
+    own = _words(tail) or _words(label)
+    inverse = False
+    if own and own[-1] in INVERSE_WORDS:
+        inverse, own = True, own[:-1]
+    elif len(own) > 2 and own[0] in INVERSE_WORDS and own[1] == "of":
+        inverse, own = True, own[2:]
+    if inverse:
+        words = [w for w in words if w not in INVERSE_WORDS and w != "of"] + [w for w in own if w == "of"]
+        words = list(dict.fromkeys(words))
+    segments = [s for s in _SEGMENTS.split(tail) if _words(s)]
+    subject: tuple[str, ...] = ()
+    if len(segments) >= 3:  # domain / type / property: the type names the subject
+        subject = (role_key(_words(segments[-2])[-1]),)
+        last = _words(segments[-1])
+    else:
+        last = own
+    obj = (role_key(last[-1]),) if last and last[-1] not in _FUNCTION_WORDS else ()
+    if inverse:
+        subject, obj = obj, subject
+    return RelationName(tuple(words), inverse, subject, obj)
+
+
+def inverse_pairs(view: GraphView, sample: int = 8) -> dict[URIRef, URIRef]:
+    """Property -> the property holding the same facts backwards, for both of each pair (from the data: every
+    sampled fact of one is in the other reversed, and they hold about as many facts)."""
+    key = ("inverse_pairs",)
+    found = view.memo.get(key)
+    if found is None:
+        props = view.fact_properties()
+        sizes = {p: sum(len(v) for v in view.out[p].values()) for p in props}
+        pairs: dict[URIRef, URIRef] = {}
+        for p in props:
+            if p in pairs:
+                continue
+            facts = [(s, o) for s, objs in list(view.out[p].items())[:sample] for o in objs[:1]]
+            for q in props:
+                if q == p or q in pairs or not 0.9 * sizes[p] <= sizes[q] <= 1.1 * sizes[p]:
+                    continue
+                if all(view.has(o, q, s) for s, o in facts):
+                    pairs[p], pairs[q] = q, p
+                    break
+        found = view.memo[key] = pairs
+    return found  # type: ignore[return-value]
+
+
+def canonical(view: GraphView, p: URIRef, inverse: bool) -> tuple[URIRef, bool]:
+    """One name for a hop and the hops equal to it: a property that another holds backwards (or that its name
+    marks as read backwards) becomes that other property (or itself) in the opposite direction."""
+    partner = inverse_pairs(view).get(p)
+    if partner is not None:
+        mine, theirs = relation_name(view, p), relation_name(view, partner)
+        if (mine.inverse, str(p)) > (theirs.inverse, str(partner)):
+            return partner, not inverse
+        return p, inverse
+    if relation_name(view, p).inverse:
+        return p, not inverse
+    return p, inverse
+
+
+def name_words(view: GraphView, p: URIRef) -> tuple[str, ...]:
+    """Words naming a property: its own and those of the property holding its facts backwards, plus them
+    joined ("directed by" -> directed, by, directedby)."""
+    key = ("name_words", p)
+    found = view.memo.get(key)
+    if found is None:
+        words = list(relation_name(view, p).words)
+        partner = inverse_pairs(view).get(p)
+        if partner is not None:
+            words += relation_name(view, partner).words
+        joined = "".join(w for w in relation_name(view, p).words if w not in ("has", "is", "in", "by", "of"))
+        found = view.memo[key] = tuple(dict.fromkeys(words + ([joined] if joined else [])))
+    return found  # type: ignore[return-value]
+
+
+def roles(view: GraphView, p: URIRef) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """(subject role keys, object role keys): kgo annotations, else read from names and data."""
+    subj, obj = view.roles(p)
+    if subj or obj:
+        return subj, obj
+    return _inferred_roles(view).get(p, ((), ()))
+
+
+def _inferred_roles(view: GraphView, sample: int = 10) -> dict[URIRef, tuple[tuple[str, ...], tuple[str, ...]]]:
+    key = ("inferred_roles",)
+    found = view.memo.get(key)
+    if found is not None:
+        return found  # type: ignore[return-value]
+    pairs = inverse_pairs(view)
+    props = [p for p in view.fact_properties() if not any(view.roles(p))]
+    named: dict[tuple[URIRef, str], set[str]] = {}
+    for p in props:
+        name = relation_name(view, p)
+        named.setdefault((p, "s"), set()).update(name.subject)
+        named.setdefault((p, "o"), set()).update(name.object)
+        if p in pairs:
+            other = relation_name(view, pairs[p])
+            named[p, "s"].update(other.object)
+            named[p, "o"].update(other.subject)
+    known = {k: frozenset(v) for k, v in named.items() if v}
+    out: dict[URIRef, tuple[tuple[str, ...], tuple[str, ...]]] = {}
+    for p in props:
+        sides = []
+        for side in ("s", "o"):
+            got = set(named[p, side])
+            if not got:
+                nodes = list((view.out if side == "s" else view.inc)[p])[:sample]
+                for (q, qside), words in known.items():
+                    members = view.out[q] if qside == "s" else view.inc[q]
+                    if nodes and sum(n in members for n in nodes) * 2 >= len(nodes):
+                        got.update(words)
+            sides.append(tuple(sorted(got)))
+        out[p] = (sides[0], sides[1])
+    view.memo[key] = out
+    return out
+
+
+def sorted_neighbours(view: GraphView, p: URIRef, inverse: bool, node: Node) -> list[Node]:
+    """A node's neighbours over one hop in a fixed order (by IRI/text), whatever order the store gave them:
+    paths sampled through them are the same in every process (long lists memoised on the view)."""
+    table = view.inc if inverse else view.out
+    found = table[p].get(node)
+    if not found or len(found) == 1:
+        return found or []
+    if len(found) <= 64:
+        return sorted(found, key=str)
+    key = ("sorted_neighbours", p, inverse, node)
+    done = view.memo.get(key)
+    if done is None:
+        done = view.memo[key] = sorted(found, key=str)
+    return done  # type: ignore[return-value]

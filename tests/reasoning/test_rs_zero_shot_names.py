@@ -1,0 +1,93 @@
+"""Zero-shot planning on graphs named in other styles: relation names in snake_case, camelCase and Freebase
+style, `_inverse` twins read as one relation backwards, roles read from names and data, two named entities."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import rdflib
+from rdflib import URIRef
+
+from agents.config import GraphSource, KGReasonConfig
+from agents.coordinator import Coordinator
+from reasoning.graphview import GraphView
+from reasoning.paths import PathStep
+from reasoning.planner import ZeroShotPlanner
+from reasoning.relnames import canonical, inverse_pairs, relation_name, roles
+
+EX = "http://example.org/"
+
+# a small library / publishing graph of our own, snake_case names, each relation also stored backwards
+BOOKS = [("ursula_k_le_guin", "wrote_book", "the_dispossessed"), ("ursula_k_le_guin", "wrote_book", "the_lathe_of_heaven"),
+         ("ursula_k_le_guin", "born_in_city", "berkeley"), ("octavia_butler", "wrote_book", "kindred"),
+         ("octavia_butler", "born_in_city", "pasadena"), ("the_dispossessed", "published_by_house", "harper_and_row"),
+         ("the_lathe_of_heaven", "published_by_house", "scribner"), ("kindred", "published_by_house", "doubleday"),
+         ("harper_and_row", "based_in_city", "new_york"), ("scribner", "based_in_city", "new_york"),
+         ("doubleday", "based_in_city", "new_york"), ("berkeley", "located_in_state", "california"),
+         ("pasadena", "located_in_state", "california"), ("kindred", "has_genre", "science_fiction"),
+         ("the_dispossessed", "has_genre", "science_fiction"), ("the_lathe_of_heaven", "has_genre", "science_fiction"),
+         ("octavia_butler", "wrote_book", "parable_of_the_sower"),
+         ("parable_of_the_sower", "published_by_house", "four_walls_eight_windows"),
+         ("four_walls_eight_windows", "based_in_city", "new_york")]
+
+
+def books_file(tmp_path: Path) -> Path:
+    lines = [f"{s}\t{p}\t{o}" for s, p, o in BOOKS] + [f"{o}\t{p}_inverse\t{s}" for s, p, o in BOOKS]
+    path = tmp_path / "books.tsv"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def test_relation_names_in_every_style() -> None:
+    def read(tail: str):  # noqa: ANN202
+        view = GraphView.build(rdflib.Graph())
+        return relation_name(view, URIRef(EX + tail))
+
+    assert read("plays_in_club").words == ("plays", "in", "club") and read("plays_in_club").object == ("club",)
+    inv = read("plays_in_club_inverse")
+    assert inv.inverse and "inverse" not in inv.words and inv.subject == ("club",) and inv.object == ()
+    assert read("placeOfBirth").words == ("placeofbirth", "place", "of", "birth") or "birth" in read("placeOfBirth").words
+    fb = read("__film__cinematographer__film")
+    assert "cinematographer" in fb.words and fb.subject == ("cinematographer",) and fb.object == ("film",)
+    assert read("film.film.directed_by").object == ()  # ends in "by": the name gives no object role
+    assert read("directed_by").inverse is False
+
+
+def test_inverse_twins_are_one_relation_and_roles_come_from_data(tmp_path: Path) -> None:
+    from knowledge.graph import KnowledgeGraph
+
+    kg = KnowledgeGraph.open()
+    kg.load(books_file(tmp_path))
+    view = GraphView.build(kg)
+    props = {str(p).rsplit("/", 1)[-1]: p for p in view.fact_properties()}
+    pairs = inverse_pairs(view)
+    assert pairs[props["wrote_book"]] == props["wrote_book_inverse"]
+    assert canonical(view, props["wrote_book_inverse"], False) == (props["wrote_book"], True)
+    # nothing names what `based_in_city`'s subjects are, but they are the houses `published_by_house` reaches
+    assert roles(view, props["based_in_city"])[0] == ("house",)
+    # a path never goes out along a property and back along its twin as if it were a new relation
+    plans = ZeroShotPlanner().run("which books did octavia butler write", view,
+                                  view.by_label["octavia butler"][0], "octavia butler")
+    assert plans[0].steps == (PathStep(props["wrote_book"], False),)
+    assert all(len(p.steps) == 1 for p in plans[:1])
+
+
+def test_snake_case_graph_answered_zero_shot(tmp_path: Path) -> None:
+    cfg = KGReasonConfig(graph=GraphSource("files", (books_file(tmp_path),)), question_model=None)
+    with Coordinator(cfg) as c:
+        def top(q: str) -> list[str]:
+            return [a.label for a in c.run(q).answers]
+
+        assert set(top("which books did octavia butler write")) == {"kindred", "parable_of_the_sower"}
+        assert top("where was ursula k le guin born ?") == ["berkeley"]
+        assert top("Who published Kindred") == ["doubleday"]
+        # two hops, lower case, no underscores
+        assert top("in which city is the house that published the dispossessed based") == ["new_york"]
+        # which house is based in a city: the answer type "house" picks the one-hop path back from the city
+        assert "scribner" in top("name a publishing house based in new_york")
+        # two named entities: books by Octavia Butler published by Doubleday (written as a name, or in lower case
+        # when the name has several words); a lower-case single word is not taken as a second entity
+        assert top("which book by octavia_butler was published by Doubleday") == ["kindred"]
+        assert top("which book by octavia butler was published by four walls eight windows") == ["parable_of_the_sower"]
+        # a question whose words name no relation is not guessed
+        r = c.run("what about ursula k le guin")
+        assert not r.answers
