@@ -205,6 +205,14 @@ class GraphView:
                 and sum(len(objs) == 1 for objs in fwd.values()) >= share * len(fwd)]
         return list(found)  # type: ignore[call-overload]
 
+    def subjects_sample(self, p: URIRef, n: int) -> list[Node]:
+        """Up to `n` subjects of a property, in a fixed order (sorted), for estimates read from the data."""
+        key = ("subjects_sample", p, n)
+        found = self.memo.get(key)
+        if found is None:
+            found = self.memo[key] = sorted(self.out.get(p, {}), key=str)[:n]
+        return list(found)  # type: ignore[call-overload]
+
     def roles(self, p: URIRef) -> tuple[tuple[str, ...], tuple[str, ...]]:
         """(subject role keys, object role keys) of a property from kgo annotations, else from its name."""
         key = ("roles", p)

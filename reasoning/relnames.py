@@ -79,25 +79,40 @@ def _read_name(label: str, tail: str) -> RelationName:
 
 def inverse_pairs(view: GraphView, sample: int = 8) -> dict[URIRef, URIRef]:
     """Property -> the property holding the same facts backwards, for both of each pair (from the data: every
-    sampled fact of one is in the other reversed, and they hold about as many facts)."""
+    sampled fact of each is in the other reversed)."""
     key = ("inverse_pairs",)
     found = view.memo.get(key)
     if found is None:
         props = view.fact_properties()
-        sizes = {p: sum(len(v) for v in view.out[p].values()) for p in props}
+        facts = {p: _facts_sample(view, p, sample) for p in props}
         pairs: dict[URIRef, URIRef] = {}
         for p in props:
-            if p in pairs:
+            if p in pairs or not facts[p]:
                 continue
-            facts = [(s, o) for s, objs in list(view.out[p].items())[:sample] for o in objs[:1]]
             for q in props:
-                if q == p or q in pairs or not 0.9 * sizes[p] <= sizes[q] <= 1.1 * sizes[p]:
-                    continue
-                if all(view.has(o, q, s) for s, o in facts):
+                if q != p and q not in pairs and facts[q] and all(view.has(o, q, s) for s, o in facts[p]) \
+                        and all(view.has(o, p, s) for s, o in facts[q]):
                     pairs[p], pairs[q] = q, p
                     break
         found = view.memo[key] = pairs
     return found  # type: ignore[return-value]
+
+
+def _facts_sample(view: GraphView, p: URIRef, n: int) -> list[tuple[Node, Node]]:
+    """Up to `n` facts (subject, object) of a property, one per sampled subject."""
+    out = []
+    for s in view.subjects_sample(p, n):
+        objs = view.out[p].get(s)
+        if objs:
+            out.append((s, objs[0]))
+    return out
+
+
+def _side_sample(view: GraphView, p: URIRef, side: str, n: int) -> list[Node]:
+    """Up to `n` subjects ("s") or objects ("o") of a property."""
+    if side == "s":
+        return view.subjects_sample(p, n)
+    return list(dict.fromkeys(o for _, o in _facts_sample(view, p, n)))
 
 
 def canonical(view: GraphView, p: URIRef, inverse: bool) -> tuple[URIRef, bool]:
@@ -160,7 +175,7 @@ def _inferred_roles(view: GraphView, sample: int = 10) -> dict[URIRef, tuple[tup
         for side in ("s", "o"):
             got = set(named[p, side])
             if not got:
-                nodes = list((view.out if side == "s" else view.inc)[p])[:sample]
+                nodes = _side_sample(view, p, side, sample)
                 for (q, qside), words in known.items():
                     members = view.out[q] if qside == "s" else view.inc[q]
                     if nodes and sum(n in members for n in nodes) * 2 >= len(nodes):

@@ -241,6 +241,10 @@ class StoreView(GraphView):
             found = self.memo[key] = sorted((p for p in self.out if not is_schema_property(p)), key=str)
         return list(found)  # type: ignore[call-overload]
 
+    def subjects_sample(self, p: URIRef, n: int) -> list[Node]:
+        """As `GraphView.subjects_sample`, from the store's own listing."""
+        return [self.node(s) for s in self.graph.subjects_sample(p, n)]
+
     def single_valued(self, min_subjects: int = 20, share: float = 0.95) -> list[URIRef]:
         """As `GraphView.single_valued`, estimated on the first `sample` subjects the store lists for each
         property (counting every subject of a 20M-triple graph would read the whole graph)."""
