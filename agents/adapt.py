@@ -52,6 +52,11 @@ def train_for_config(config: KGReasonConfig, out: str | Path, *, max_seconds: fl
                              max_hops=config.max_hops, fingerprint=fp, command=command, on_progress=on_progress)
 
 
+#: where each training stage's progress goes in the job's fraction: (start, width)
+_STAGES = {"synthesising": (0.0, 0.05), "reading paths": (0.05, 0.1), "reading questions": (0.15, 0.65),
+           "training": (0.8, 0.2)}
+
+
 @dataclass(frozen=True)
 class AdaptStatus:
     """Where background adaptation stands."""
@@ -137,11 +142,10 @@ class AdaptationJob:
 
                 def progress(info: dict) -> None:
                     stage = info.get("stage", "")
-                    fraction = {"synthesising": 0.05, "reading paths": 0.1}.get(stage, 0.0)
-                    if "done" in info and info.get("total"):
-                        fraction = 0.1 + 0.7 * info["done"] / info["total"]
-                    if stage == "training":
-                        fraction = 0.8 + 0.2 * info["epoch"] / max(1, info["epochs"])
+                    # synthesis, then the encoder reads path texts and questions, then the head trains
+                    start, width = _STAGES.get(stage, (0.0, 0.0))
+                    done = info.get("done", info.get("epoch", 0)) / max(1, info.get("total", info.get("epochs", 1)))
+                    fraction = max(self.status().fraction, start + width * min(1.0, done))
                     self._set(generation, fraction=fraction, message=stage, seconds=time.perf_counter() - t0)
 
                 run = train_graph_model(view, partial, max_seconds=self.max_seconds, base=self.base,
