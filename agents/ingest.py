@@ -117,8 +117,16 @@ class DocumentIngestor:
     def prepare(self, paths: Iterable[str | Path]) -> list[PreparedFile]:
         """Read, split and tag every file (raises InputError before anything changes); no graph is touched."""
         split = [(Path(p), list(self.splitter.iter_passages(p))) for p in paths]
-        return [PreparedFile(path, passages, self.tagger.run([p.text for p in passages]) if passages else [])
-                for path, passages in split]
+        return [PreparedFile(path, passages, self._tag(passages)) for path, passages in split]
+
+    def _tag(self, passages: Sequence[Passage]) -> list[list[Any]]:
+        """NER spans per passage; a passage without a letter or digit names no entity and is not tagged (a run of
+        200k dots would otherwise cost the tagger one window per dot-sentence: hours on a CPU)."""
+        wordy = [i for i, p in enumerate(passages) if any(c.isalnum() for c in p.text)]
+        spans: list[list[Any]] = [[] for _ in passages]
+        for i, found in zip(wordy, self.tagger.run([passages[i].text for i in wordy]) if wordy else []):
+            spans[i] = found
+        return spans
 
     def link(self, prepared: Sequence[PreparedFile]) -> list[LinkedFile]:
         """Link each file's mentions to the graph's entities (reads the graph, changes nothing)."""
