@@ -58,7 +58,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
         process = subprocess.Popen(
             [sys.executable, "-c", "from ui.cli import main; main()", "serve", "--kg", str(graph), "--port", str(port),
              "--auth-file", str(users), "--data-dir", str(root / "data"), "--cache", str(root / "cache"),
-             "--no-index"], cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
+             "--no-index", "--no-adapt"], cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}/"
     try:
         deadline = time.monotonic() + 600
