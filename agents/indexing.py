@@ -6,13 +6,15 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from knowledge.cache import cache_root  # noqa: F401  (re-exported: the one cache root, for both faces)
 from knowledge.errors import InputError
 from knowledge.retrieval import KINDS, KnowledgeIndex, cache_folder, graph_fingerprint
 
 if TYPE_CHECKING:
     from agents.ingest import IngestReport
 
-__all__ = ["KINDS", "open_index", "build_index", "save_grown_index", "check_ner_profile", "ingest_documents"]
+__all__ = ["KINDS", "cache_root", "open_index", "build_index", "save_grown_index", "check_ner_profile",
+           "ingest_documents"]
 
 
 def open_index(graph: Any, folder: Path | None = None, kinds: Sequence[str] = ("entity", "fact"),

@@ -211,10 +211,10 @@ def _current(path: Path) -> bool:
 
 
 def endpoint_labels_path(url: str) -> Path:
-    from knowledge.cache import default_cache_dir
+    from knowledge.cache import cache_root
 
     digest = hashlib.sha256(url.encode("utf-8")).hexdigest()[:20]
-    return default_cache_dir().parent / "labels" / f"{digest}.sqlite"
+    return cache_root() / "labels" / f"{digest}.sqlite"
 
 
 def build_from_oxigraph(st: Any, path: Path, triples: int) -> LabelStore:

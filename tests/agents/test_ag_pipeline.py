@@ -214,3 +214,16 @@ def test_cli_ask_unusable_question_model_exits_2(people: Path, tmp_path: Path) -
                                    "--question-model", str(tmp_path)])
     assert res.exit_code == 2, res.output  # an escaped ModelError would exit 1 with a traceback
     assert "no question model at" in res.output
+
+
+def test_one_cache_root_honours_kgreason_cache(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    from agents.indexing import cache_root
+    from knowledge.cache import default_cache_dir
+    from knowledge.label_store import endpoint_labels_path
+
+    monkeypatch.setenv("KGREASON_CACHE", str(tmp_path / "c"))
+    assert cache_root() == tmp_path / "c" and default_cache_dir() == tmp_path / "c" / "index"
+    assert endpoint_labels_path("http://x/sparql").parent == tmp_path / "c" / "labels"
+    monkeypatch.delenv("KGREASON_CACHE")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    assert default_cache_dir() == tmp_path / "xdg" / "kgreason" / "index"
