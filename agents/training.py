@@ -69,11 +69,12 @@ def child_main(events: Any, threads: int, kwargs: dict[str, Any]) -> None:
         events.put(("done", out))
 
 
-def distill_ner(teacher: str | Path, student: str | None, args: Any, train: Path, dev: Path, out: Path, *,
+def distill_ner(teacher: str | Path | list[Path], student: str | None, args: Any, train: Path, dev: Path, out: Path, *,
                 unlabelled: Path | None = None, temperature: float = 2.0, alpha: float = 0.5,
                 limit: int | None = None, dev_limit: int | None = None, repair: bool = False,
                 command: str | None = None) -> Any:
-    """Distil a teacher NER folder into a student (base encoder or NER folder); returns the training run."""
+    """Distil a teacher NER folder (or several: an ensemble) into a student (base encoder or NER folder);
+    returns the training run."""
     from finetune.distill import DistillArguments, NerDistiller
 
     distiller = NerDistiller(teacher, student, args, DistillArguments(temperature=temperature, alpha=alpha))

@@ -1,6 +1,7 @@
 """NER distillation: a teacher NER model's soft labels (per word, over its tags) train a student model.
 
-The teacher is any folder saved by `kgreason finetune ner` (or by this module); the student starts from a base
+The teacher is any folder saved by `kgreason finetune ner` (or by this module), or several such folders with
+the same tags (an ensemble: their distributions are averaged); the student starts from a base
 encoder (default: the packaged MiniLM) or from a saved NER folder. Teacher and student may use different
 tokenizers: soft labels live on words (each word's first sub-token), so each side tokenises on its own.
 Loss per labelled word: `alpha * CE(student, gold tag) + (1 - alpha) * T^2 * KL(teacher_T || student_T)`;
@@ -12,10 +13,11 @@ from __future__ import annotations
 import json
 import sys
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Sequence
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -24,8 +26,15 @@ from finetune.errors import DataError, ModelError
 from finetune.metrics import ner_scores
 from finetune.modeling import TaggerModel, build_model, load_model, save_model
 from finetune.ner import NerTrainingRun, _docs, _sentences, _tag_docs, encode_docs
-from finetune.train import (TrainingArguments, bucket_batches, collate, fit, seed_everything, to_device,
-                            use_bf16)
+from finetune.train import (
+    TrainingArguments,
+    bucket_batches,
+    collate,
+    fit,
+    seed_everything,
+    to_device,
+    use_bf16,
+)
 
 Words = list[list[list[str]]]  # documents -> sentences -> words
 
@@ -64,8 +73,9 @@ class DistillStudent(nn.Module):
 
 @torch.inference_mode()
 def teacher_probs(model: TaggerModel, tok, docs: Words, max_length: int, context: int, temperature: float,
-                  batch_size: int, device: torch.device) -> list[list[list[list[float]]]]:
-    """Per document, sentence and word: the teacher's tag distribution at `temperature` (first sub-token)."""
+                  batch_size: int, device: torch.device) -> list[list[np.ndarray]]:
+    """Per document and sentence: a (words, tags) array of the teacher's distributions at `temperature`
+    (each word's first sub-token)."""
     feats = encode_docs(tok, docs, max_length, context)
     out: list[list[list[list[float] | None]]] = [[[None] * len(s) for s in d] for d in docs]
     lengths = [len(f["input_ids"]) for f in feats]
@@ -84,7 +94,8 @@ def teacher_probs(model: TaggerModel, tok, docs: Words, max_length: int, context
                 x += n
     n_tags = model.tagger.out_features
     uniform = [1.0 / n_tags] * n_tags  # words the teacher's window cut off: no preference
-    return [[[p if p is not None else uniform for p in s] for s in d] for d in out]
+    return [[np.asarray([p if p is not None else uniform for p in s], dtype=np.float32).reshape(len(s), n_tags)
+             for s in d] for d in out]
 
 
 def student_features(tok, docs: Words, soft: list, tags: list | None, max_length: int, context: int,
@@ -114,7 +125,7 @@ def collate_soft(feats: Sequence[dict], pad_id: int, n_tags: int) -> dict[str, t
     for r, f in enumerate(feats):
         if f["soft"]:
             pos = torch.tensor([p for p, _ in f["soft"]])
-            soft[r, pos] = torch.tensor([d for _, d in f["soft"]])
+            soft[r, pos] = torch.from_numpy(np.stack([d for _, d in f["soft"]]))
             mask[r, pos] = True
     return batch | {"soft": soft, "soft_mask": mask}
 
@@ -132,9 +143,11 @@ def read_unlabelled(path: str | Path) -> Words:
 class NerDistiller:
     """Distil a teacher NER folder into a student (base encoder or saved NER folder); saves a NER model folder."""
 
-    def __init__(self, teacher: str | Path, student: str | None = None, args: TrainingArguments | None = None,
-                 distill: DistillArguments | None = None) -> None:
-        self.teacher = Path(teacher)
+    def __init__(self, teacher: str | Path | Sequence[str | Path], student: str | None = None,
+                 args: TrainingArguments | None = None, distill: DistillArguments | None = None) -> None:
+        self.teachers = [Path(teacher)] if isinstance(teacher, (str, Path)) else [Path(t) for t in teacher]
+        if not self.teachers:
+            raise ValueError("distillation needs at least one teacher")
         self.student = student
         self.args = args or TrainingArguments()
         self.distill = distill or DistillArguments()
@@ -177,22 +190,21 @@ class NerDistiller:
         if not 0.0 <= d.alpha <= 1.0 or d.temperature <= 0:
             raise ValueError(f"alpha must be in [0, 1] and temperature > 0, got {d.alpha} and {d.temperature}")
         device = a.resolved_device()
-        teacher, t_tok, t_labels, t_card = load_model(self.teacher, device)
-        labels: list[str] = t_labels["tags"]
+        labels: list[str] = _tags(self.teachers[0])
+        for t in self.teachers[1:]:
+            if _tags(t) != labels:
+                raise ModelError(f"{t}: teacher tags {_tags(t)} differ from {self.teachers[0]}'s {labels}")
         tr = train if isinstance(train, NerCorpus) else read_ner(train, repair=repair, labels=labels)
         dv = dev if isinstance(dev, NerCorpus) else read_ner(dev, repair=repair, labels=labels)
         tr_docs, dv_docs = _docs(tr, limit), _docs(dv, dev_limit)
         l2i = {t: i for i, t in enumerate(labels)}
         t0 = time.perf_counter()
-        t_hp = t_card["hyperparameters"]
         sources: list[tuple[Words, list | None]] = [
             ([[s.tokens for s in doc] for doc in tr_docs], [[[l2i[t] for t in s.tags] for s in doc] for doc in tr_docs])]
         if unlabelled is not None:
             sources.append((read_unlabelled(unlabelled), None))
-        soft = [teacher_probs(teacher, t_tok, words, t_hp["max_length"], t_hp["context"], d.temperature,
-                              d.teacher_batch_size, device) for words, _ in sources]
+        soft, cards = self._soft_labels([words for words, _ in sources], device)
         teacher_seconds = time.perf_counter() - t0
-        del teacher
         seed_everything(a.seed)
         student, tok, base = self._student(len(labels), labels)
         feats = [f for (words, tags), s in zip(sources, soft)
@@ -217,11 +229,37 @@ class NerDistiller:
                                   "documents": len(sources[1][0])}
         card = make_card("ner", base_id(base), resolve_base(base), a, data, result, time.perf_counter() - t0,
                          command or " ".join(sys.argv))
-        card["distillation"] = {"teacher": str(self.teacher.resolve()), "teacher_base": t_card.get("base"),
-                                "teacher_best": {k: v for k, v in t_card.get("best", {}).items() if k != "per_type"},
+        card["distillation"] = {"teacher": str(self.teachers[0].resolve()),
+                                "teachers": [{"path": str(t.resolve()), "base": c.get("base"),
+                                              "best": {k: v for k, v in c.get("best", {}).items() if k != "per_type"}}
+                                             for t, c in zip(self.teachers, cards)],
+                                "teacher_best": {k: v for k, v in cards[0].get("best", {}).items() if k != "per_type"},
                                 "temperature": d.temperature, "alpha": d.alpha,
                                 "teacher_seconds": round(teacher_seconds, 1),
                                 "student_init": str(Path(self.student).resolve()) if self.student and
                                 Path(self.student, "model_card.json").is_file() else base_id(base)}
         save_model(model.student.cpu(), tok, out, {"tags": labels}, card)
         return NerTrainingRun(Path(out), result, card)
+
+    def _soft_labels(self, sources: list[Words], device: torch.device) -> tuple[list, list[dict]]:
+        """Per source, the teachers' mean word distributions; and each teacher's card. One teacher in memory."""
+        d = self.distill
+        total: list = []
+        cards = []
+        for teacher_dir in self.teachers:
+            teacher, tok, _, card = load_model(teacher_dir, device)
+            hp = card["hyperparameters"]
+            probs = [teacher_probs(teacher, tok, words, hp["max_length"], hp["context"], d.temperature,
+                                   d.teacher_batch_size, device) for words in sources]
+            total = probs if not total else [[[a + b for a, b in zip(da, db)] for da, db in zip(sa, sb)]
+                                             for sa, sb in zip(total, probs)]
+            cards.append(card)
+            del teacher
+        n = len(self.teachers)
+        return [[[p / n for p in doc] for doc in src] for src in total], cards
+
+
+def _tags(folder: Path) -> list[str]:
+    if not (folder / "labels.json").is_file():
+        raise ModelError(f"{folder}: not a NER model folder (no labels.json); train one with `kgreason finetune ner`")
+    return json.loads((folder / "labels.json").read_text(encoding="utf-8"))["tags"]

@@ -73,7 +73,8 @@ def finetune_ner(train: Path = typer.Option(..., help="CoNLL or JSONL training f
 
 
 @finetune_app.command("distill")
-def finetune_distill(teacher: Path = typer.Option(..., help="teacher NER folder (saved by `finetune ner`)"),
+def finetune_distill(teacher: List[Path] = typer.Option(..., help="teacher NER folder (saved by `finetune ner`); "
+                                                                  "repeat for an ensemble (distributions averaged)"),
                      student: Optional[str] = typer.Option(None, help="student: base encoder or a saved NER folder "
                                                                       "(default: the packaged MiniLM)"),
                      train: Path = typer.Option(..., help="CoNLL or JSONL training file (gold tags)"),
@@ -96,8 +97,9 @@ def finetune_distill(teacher: Path = typer.Option(..., help="teacher NER folder 
 
     if temperature <= 0 or not 0.0 <= alpha <= 1.0:
         raise fail(f"--temperature must be > 0 and --alpha in [0, 1], got {temperature} and {alpha}")
-    if not (teacher / "model_card.json").is_file():
-        raise fail(f"{teacher}: not a NER model folder (no model_card.json); train one with `kgreason finetune ner`")
+    for t in teacher:
+        if not (t / "model_card.json").is_file():
+            raise fail(f"{t}: not a NER model folder (no model_card.json); train one with `kgreason finetune ner`")
     args = _args(epochs, lr, batch_size, adapter, seed, max_steps, max_length, context, patience, device, max_seconds,
                  pack=pack)
     run = _guard(lambda: distill_ner(teacher, student, args, train, dev, out, unlabelled=unlabelled,

@@ -69,14 +69,15 @@ def test_ft_distill_cli_writes_a_ner_folder_that_follows_the_teacher(tiny_bert, 
     assert res.exit_code == 0, res.output
     assert _agreement(teacher, out, docs) >= 0.9
     assert _agreement(teacher, fresh, docs) < 0.7
-    # a saved NER folder as the student: it keeps its base and adapter and trains on
+    # a saved NER folder as the student (it keeps its base and adapter and trains on), two teachers (an ensemble)
     again = tmp_path / "again"
-    res = _cli("--teacher", str(teacher), "--student", str(out), "--train", str(data / "train.txt"),
+    res = _cli("--teacher", str(teacher), "--teacher", str(out), "--student", str(out), "--train", str(data / "train.txt"),
                "--dev", str(data / "train.txt"), "--out", str(again), "--epochs", "1", "--device", "cpu",
                "--context", "8", "--max-length", "64", "--batch-size", "4")
     assert res.exit_code == 0, res.output
     card2 = json.loads((again / "model_card.json").read_text())
     assert card2["base"] == str(tiny_bert) and card2["distillation"]["student_init"] == str(out.resolve())
+    assert [t["path"] for t in card2["distillation"]["teachers"]] == [str(teacher.resolve()), str(out.resolve())]
 
 
 def test_ft_distill_refuses_bad_input(tmp_path, data):
