@@ -4,6 +4,7 @@
 # the data at ../shared/data. Each model card records its own command; this script only runs them together.
 #
 #   bash benchmarks/run_gpu.sh [LOGDIR]
+# NER by distillation (teachers, ensemble or MPNet, into the MiniLM student): benchmarks/gpu_distill.sh.
 set -uo pipefail
 LOG=${1:-artifacts/gpu}
 mkdir -p "$LOG"
