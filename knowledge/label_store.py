@@ -65,8 +65,7 @@ class LabelStore:
         db.executescript(_INDEXES)
         db.execute("INSERT INTO keys (keys) VALUES ('rebuild')")
         meta = dict(meta or {}, schema=SCHEMA_VERSION)
-        meta.setdefault("resources", str(db.execute("SELECT COUNT(*) FROM (SELECT DISTINCT iri, label FROM labels)"
-                                                    ).fetchone()[0]))
+        meta.setdefault("resources", str(db.execute("SELECT COUNT(DISTINCT iri) FROM labels").fetchone()[0]))
         db.executemany("INSERT OR REPLACE INTO meta VALUES (?, ?)", list(meta.items()))
         db.commit()
         db.close()

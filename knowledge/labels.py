@@ -25,8 +25,11 @@ _WORD_SPAN = re.compile(r"[^\W_]+", re.UNICODE)
 def normalise(text: str) -> str:
     """Compare-key of a name whatever its naming convention: accents dropped (NFKD), case folded, underscores,
     punctuation and extra spaces removed ("Alan_PULIDO", "alan pulido", "Alán Pulido" -> "alan pulido")."""
-    decomposed = unicodedata.normalize("NFKD", text)
-    stripped = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    if text.isascii():  # nothing to decompose (same key, ~4x faster: label indexes normalise millions)
+        stripped = text
+    else:
+        decomposed = unicodedata.normalize("NFKD", text)
+        stripped = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
     return " ".join(_NON_WORD.sub(" ", stripped.casefold()).split())
 
 

@@ -114,6 +114,9 @@ class OxigraphBackend:
     name = "oxigraph"
     local = False
 
+    def __init__(self) -> None:
+        self._terms = _FromOx()  # term conversions for `edges`, kept across calls (bounded)
+
     def open(self, location: str | None = None, **kw: Any) -> rdflib.Graph:
         import pyoxigraph as ox
         from oxrdflib import OxigraphStore
@@ -176,7 +179,7 @@ class OxigraphBackend:
 
         inner = graph.store._inner
         default = ox.DefaultGraph()
-        conv = _FromOx()
+        conv = self._terms
         out: dict[Node, list[tuple[Node, Node]]] = {}
         for n in nodes:
             if isinstance(n, Literal) and not inverse:
@@ -193,19 +196,26 @@ class OxigraphBackend:
 
 
 class _FromOx:
-    """pyoxigraph terms -> rdflib terms (IRIs cached per call: properties repeat)."""
+    """pyoxigraph terms -> rdflib terms, IRIs cached (at most `limit`; emptied when full)."""
 
-    def __init__(self) -> None:
-        self._iris: dict[str, URIRef] = {}
-
-    def __call__(self, term: Any) -> Node:
+    def __init__(self, limit: int = 1_000_000) -> None:
         import pyoxigraph as ox
 
-        if isinstance(term, ox.NamedNode):
-            found = self._iris.get(term.value)
+        self._iris: dict[str, URIRef] = {}
+        self._limit = limit
+        self._named = ox.NamedNode
+
+    def __call__(self, term: Any) -> Node:
+        if type(term) is self._named:
+            value = term.value
+            found = self._iris.get(value)
             if found is None:
-                found = self._iris[term.value] = URIRef(term.value)
+                if len(self._iris) >= self._limit:
+                    self._iris.clear()
+                found = self._iris[value] = URIRef(value)
             return found
+        import pyoxigraph as ox
+
         if isinstance(term, ox.BlankNode):
             return BNode(term.value)
         if term.language:

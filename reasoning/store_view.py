@@ -255,7 +255,7 @@ class StoreView(GraphView):
             for p in self.fact_properties():
                 subjects = self.graph.subjects_sample(p, self.sample)
                 if len(subjects) >= min(min_subjects, self.sample):
-                    single = sum(len(self._fwd.get(s).get(p, ())) == 1 for s in subjects)
+                    single = sum(len(self.graph.objects(s, p)) == 1 for s in subjects)  # point lookups
                     if single >= share * len(subjects):
                         found.append(p)
             self.memo[key] = found
