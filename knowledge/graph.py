@@ -218,8 +218,15 @@ class KnowledgeGraph:
             return 0
         before = len(self)
         self.backend.add_many(self.rdf, batch)  # type: ignore[arg-type]
+        current = self._label_store is not None and self._label_store[0] == self._version
         self.touch()
-        return len(self) - before
+        after = len(self)
+        if current:  # the persistent label index takes the new labels (no rebuild)
+            store = self._label_store[1]  # type: ignore[index]
+            store.add(((str(s), str(o)) for s, p, o in batch
+                       if p in LABEL_PREDICATES and isinstance(s, URIRef) and isinstance(o, Literal)), after)
+            self._label_store = (self._version, store)
+        return after - before
 
     # ---------------------------------------------------------------- reading
     def objects(self, s: Node, p: Node) -> list[Node]:
@@ -400,7 +407,15 @@ class KnowledgeGraph:
                 self.backend.update(self.rdf, sparql, init)
             except Exception as exc:  # noqa: BLE001  (a store's own error: report, don't crash)
                 raise QueryError(f"update failed: {exc}", "<query>") from exc
-            self.touch()
+            self.touch()  # a persistent label index is rebuilt from the store when next needed
+            if self.backend.name != "memory" and self.location is not None:
+                from knowledge.label_store import LABELS_FILE, endpoint_labels_path
+
+                if self._label_store is not None:
+                    self._label_store[1].close()
+                    self._label_store = None
+                stale = Path(self.location) / LABELS_FILE if self.on_disk else endpoint_labels_path(self.location)
+                stale.unlink(missing_ok=True)
             return QueryResult(kind="update")
         try:
             res = self.backend.query(self.rdf, sparql, prepared, init)

@@ -71,6 +71,25 @@ class LabelStore:
         db.close()
         return cls(path)
 
+    def add(self, pairs: Iterable[tuple[str, str]], triples: int | None = None) -> None:
+        """Add (iri, label) pairs (and record the graph's new size) in one transaction."""
+        rows = [(iri, label, key) for iri, label in pairs for key in name_keys(label) if key]
+        db = sqlite3.connect(f"file:{self.path}?mode=rw", uri=True)
+        try:
+            with db:
+                new = [r for r in dict.fromkeys(rows) if db.execute(
+                    "SELECT 1 FROM labels WHERE iri = ? AND label = ? AND norm = ?", r).fetchone() is None]
+                for r in new:
+                    cur = db.execute("INSERT INTO labels VALUES (?, ?, ?)", r)
+                    db.execute("INSERT INTO keys (rowid, norm) VALUES (?, ?)", (cur.lastrowid, r[2]))
+                if triples is not None:
+                    db.execute("INSERT OR REPLACE INTO meta VALUES ('triples', ?)", (str(triples),))
+                if new:
+                    n = db.execute("SELECT COUNT(DISTINCT iri) FROM labels").fetchone()[0]
+                    db.execute("INSERT OR REPLACE INTO meta VALUES ('resources', ?)", (str(n),))
+        finally:
+            db.close()
+
     # ------------------------------------------------------------------ reading
     def meta(self, key: str) -> str | None:
         row = self._db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
