@@ -171,7 +171,7 @@ class StoreView(GraphView):
     """`GraphView` over a store (Oxigraph folder or SPARQL endpoint) through a KnowledgeGraph's `edges`,
     `predicate_counts` and `labels()`; bounded memory (`max_edges` cached per direction)."""
 
-    def __init__(self, graph: Any, max_edges: int = 2_000_000, sample: int = 200) -> None:
+    def __init__(self, graph: Any, max_edges: int = 2_000_000, sample: int = 50) -> None:
         super().__init__()
         self.graph = graph
         self.sample = sample
@@ -255,7 +255,8 @@ class StoreView(GraphView):
             for p in self.fact_properties():
                 subjects = self.graph.subjects_sample(p, self.sample)
                 if len(subjects) >= min(min_subjects, self.sample):
-                    single = sum(len(self.graph.objects(s, p)) == 1 for s in subjects)  # point lookups
+                    edges = self.graph.edges(subjects)  # one batched lookup per property
+                    single = sum(sum(q == p for q, _ in edges.get(s, ())) == 1 for s in subjects)
                     if single >= share * len(subjects):
                         found.append(p)
             self.memo[key] = found

@@ -160,7 +160,9 @@ class ChatService:
         finally:
             self._warm_done.set()
         self._warm = "ready"
-        if self.options.index if index is None else index:
+        # a graph served through the store view (too big for memory) is not fingerprinted nor embedded in the
+        # background: that reads every triple and would take hours and GBs (README: Graphs bigger than memory)
+        if (self.options.index if index is None else index) and not self.coordinator.runtime.uses_store_view():
             self.start_index()
         if self.options.adapt and self.config().graph.kind != "demo":  # the shipped model fits the bundled graph
             self.start_adapt()
