@@ -5,12 +5,14 @@ A folder holds one vector index per kind (`vectors-<kind>/`), the entries as JSO
 """
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
 import os
 import shutil
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -132,6 +134,60 @@ def graph_fingerprint(graph: "KnowledgeGraph") -> dict[str, Any]:
 def cache_folder(fingerprint: dict[str, Any], cache_dir: str | Path | None = None) -> Path:
     """The folder `cached` uses for a graph with this fingerprint."""
     return Path(cache_dir or default_cache_dir()) / f"{fingerprint['triples']}-{fingerprint['hash']}"
+
+
+#: cached index folders unused (not opened) for this many days are removed when another cached index is opened
+CACHE_KEEP_DAYS = 30
+
+
+@contextmanager
+def folder_lock(folder: Path, exclusive: bool, wait: bool = True) -> Iterator[bool]:
+    """An advisory lock between processes on an index folder (a `.NAME.lock` file beside it): one writer, or
+    many readers. Yields False when `wait` is off and the lock is taken."""
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    with open(_lock_path(folder), "a+b") as fh:
+        mode = (fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH) | (0 if wait else fcntl.LOCK_NB)
+        try:
+            fcntl.flock(fh, mode)
+        except BlockingIOError:
+            yield False
+            return
+        try:
+            yield True
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def _lock_path(folder: Path) -> Path:
+    return folder.parent / f".{folder.name}.lock"
+
+
+def _last_used(folder: Path) -> float:
+    """When the cached folder was last saved or opened (its manifest's or its lock file's mtime)."""
+    times = [p.stat().st_mtime for p in (folder / MANIFEST, _lock_path(folder)) if p.exists()]
+    return max(times, default=0.0)
+
+
+def prune_cache(cache_dir: str | Path | None = None, keep_days: float = CACHE_KEEP_DAYS) -> list[Path]:
+    """Remove cached index folders (ones holding a manifest) not opened for `keep_days`, skipping any that
+    another process holds; returns the removed folders."""
+    root = Path(cache_dir or default_cache_dir())
+    cutoff = time.time() - keep_days * 86400
+    removed: list[Path] = []
+    for manifest in root.glob(f"*/{MANIFEST}") if root.is_dir() else []:
+        folder = manifest.parent
+        try:
+            if _last_used(folder) >= cutoff:
+                continue
+        except OSError:
+            continue
+        with folder_lock(folder, exclusive=True, wait=False) as mine:
+            if mine:
+                shutil.rmtree(folder, ignore_errors=True)
+                removed.append(folder)
+        if not folder.exists():
+            _lock_path(folder).unlink(missing_ok=True)
+    return removed
 
 
 def _sha256(path: Path) -> str:
@@ -370,7 +426,12 @@ class KnowledgeIndex:
 
     # ------------------------------------------------------------------ persistence
     def save(self, graph: "KnowledgeGraph | None" = None, fingerprint: dict[str, Any] | None = None) -> None:
-        """Write vectors, entries and the manifest (last, with checksums) into the folder."""
+        """Write vectors, entries and the manifest (last, with checksums) into the folder, holding its
+        inter-process lock (another process saving the same folder waits; readers wait for the manifest)."""
+        with folder_lock(self.folder, exclusive=True):
+            self._save(graph, fingerprint)
+
+    def _save(self, graph: "KnowledgeGraph | None", fingerprint: dict[str, Any] | None) -> None:
         self.folder.mkdir(parents=True, exist_ok=True)
         files: list[Path] = []
         for kind, index in self.vectors.items():
@@ -401,8 +462,15 @@ class KnowledgeIndex:
     @classmethod
     def open(cls, folder: str | Path, graph: "KnowledgeGraph | None" = None, embedder: Embedder | str | None = None,
              verify: bool = True, fingerprint: dict[str, Any] | None = None) -> "KnowledgeIndex":
-        """Load an index folder; checks checksums, the embedding model and (given a graph) the graph."""
+        """Load an index folder; checks checksums, the embedding model and (given a graph) the graph. Waits while
+        another process saves it."""
         folder = Path(folder)
+        with folder_lock(folder, exclusive=False):
+            return cls._open(folder, graph, embedder, verify, fingerprint)
+
+    @classmethod
+    def _open(cls, folder: Path, graph: "KnowledgeGraph | None", embedder: Embedder | str | None, verify: bool,
+              fingerprint: dict[str, Any] | None) -> "KnowledgeIndex":
         mpath = folder / MANIFEST
         if not mpath.is_file():
             raise IndexCorruptError(f"no index here (missing {MANIFEST}); {REBUILD_HINT}", folder)
@@ -462,11 +530,16 @@ class KnowledgeIndex:
     def open_cached(cls, fingerprint: dict[str, Any], kinds: Sequence[str] = ("entity", "fact"),
                     embedder: Embedder | str | None = None,
                     cache_dir: str | Path | None = None) -> "KnowledgeIndex | None":
-        """The cached index for a graph fingerprint holding at least `kinds`, or None (missing, stale, corrupt)."""
+        """The cached index for a graph fingerprint holding at least `kinds`, or None (missing, stale, corrupt).
+        Opening marks it used; cached folders unused for CACHE_KEEP_DAYS are removed."""
+        folder = cache_folder(fingerprint, cache_dir)
         try:
-            index = cls.open(cache_folder(fingerprint, cache_dir), embedder=embedder, fingerprint=fingerprint)
-        except InputError:
+            index = cls.open(folder, embedder=embedder, fingerprint=fingerprint)
+            os.utime(_lock_path(folder))  # used now (the lock file's mtime): kept by prune_cache
+        except (InputError, OSError):
             return None
+        finally:
+            prune_cache(cache_dir)
         return index if set(kinds) <= set(index.manifest.get("kinds", [])) else None
 
     # ------------------------------------------------------------------ searching
