@@ -1,7 +1,7 @@
 """Retrieval bars on the bundled movie graph through `kgreason index search`, using its cached index.
 
-Building that index embeds ~176k texts (many minutes on a CPU): build it once with `kgreason index build`;
-these tests skip when it is not cached."""
+Building that index embeds ~177k texts (about 20 CPU-seconds with the default static embedder): build it once
+with `kgreason index build`; these tests skip when it is not cached."""
 from __future__ import annotations
 
 import json
@@ -22,7 +22,7 @@ def movie_index_cached() -> None:
     folder = cache_folder(fp)
     manifest = folder / "manifest.json"
     if not manifest.is_file():
-        pytest.skip(f"no cached movie index at {folder}: run `kgreason index build` once (minutes on CPU)")
+        pytest.skip(f"no cached movie index at {folder}: run `kgreason index build` once (~20 CPU-seconds)")
     kinds = json.loads(manifest.read_text(encoding="utf-8")).get("kinds", [])
     if not {"entity", "fact"} <= set(kinds):
         pytest.skip(f"cached movie index at {folder} lacks entity/fact kinds ({kinds})")
