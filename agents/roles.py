@@ -205,8 +205,8 @@ class Retriever(Agent):
         for hit in index.search(bb.question, k=10):
             if getattr(hit, "triple", None):
                 out.facts.append(FactHit(tuple(hit.triple), float(hit.score)))  # type: ignore[arg-type]
-            elif getattr(hit, "text", None):
-                out.passages.append(hit.text)
+            elif getattr(hit, "kind", "") == "passage" and getattr(hit, "text", None):
+                out.passages.append(hit.text)  # entity hits are names, not passages: the linker has those
         return out
 
 

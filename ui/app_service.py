@@ -369,7 +369,8 @@ class ChatService:
 
             files = [demo_graph_path()]
         try:
-            key = "\n".join(f"{f.resolve()}:{f.stat().st_size}:{f.stat().st_mtime_ns}" for f in files)
+            # "checked": examples are questions the pipeline answered (agents.examples), not older unchecked ones
+            key = "checked\n" + "\n".join(f"{f.resolve()}:{f.stat().st_size}:{f.stat().st_mtime_ns}" for f in files)
         except OSError:
             return None
         digest = hashlib.sha256(key.encode()).hexdigest()[:16]

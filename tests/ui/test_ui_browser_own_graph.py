@@ -63,9 +63,10 @@ def ask(page, question: str) -> tuple[str, str]:  # type: ignore[no-untyped-def]
     before = panel.inner_text()
     page.locator("#question textarea").fill(question)
     page.locator("#ask").click()
+    # done: the panel changed, ends its header with the turn's ms, and shows no pending timer ("0.4s")
     page.wait_for_function(
         "([before]) => { const t = document.querySelector('#answer').innerText;"
-        " return t !== before && / ms\\b/.test(t); }", arg=[before])
+        " return t !== before && / ms\\b/.test(t) && !/^\\s*[\\d.]+s\\b/.test(t); }", arg=[before])
     reply = page.locator("#chatbot .message-row").last.inner_text()
     return reply, panel.inner_text()
 
