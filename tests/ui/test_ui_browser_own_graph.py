@@ -66,9 +66,14 @@ def ask(page, question: str) -> tuple[str, str]:  # type: ignore[no-untyped-def]
     # done: the panel changed, ends its header with the turn's ms, and shows no pending timer ("0.4s")
     page.wait_for_function(
         "([before]) => { const t = document.querySelector('#answer').innerText;"
-        " return t !== before && / ms\\b/.test(t) && !/^\\s*[\\d.]+s\\b/.test(t); }", arg=[before])
+        " return t !== before && / ms\\b/.test(t) && !/^\\s*(processing|[\\d.]+s\\b)/.test(t); }", arg=[before])
     reply = page.locator("#chatbot .message-row").last.inner_text()
     return reply, panel.inner_text()
+
+
+def new_conversation(page) -> None:  # type: ignore[no-untyped-def]
+    page.get_by_role("button", name="New conversation").click()
+    page.wait_for_function("() => document.querySelector('#answer').innerText.trim() === ''")
 
 
 def shot(page, artifacts: Path, name: str) -> None:  # type: ignore[no-untyped-def]
@@ -123,7 +128,7 @@ def test_upload_own_graph_shows_its_vocabulary_and_indexes_only_what_it_adds(pag
 def test_questions_about_the_uploaded_graph(page, question: str, expected: set[str],  # type: ignore[no-untyped-def]
                                             artifacts: Path) -> None:
     page.get_by_role("tab", name="Chat").click()
-    page.get_by_role("button", name="New conversation").click()
+    new_conversation(page)
     reply, panel = ask(page, question)
     names = {n for n in ("Ann Lee", "Dev Patel", "Maria Gomez", "Tom Becker", "Lin Zhou", "Growth Team",
                          "Platform Team", "Project Atlas", "Project Beacon", "Project Comet")
@@ -138,7 +143,7 @@ def test_questions_about_the_uploaded_graph(page, question: str, expected: set[s
 
 
 def test_follow_ups_on_the_uploaded_graph(page) -> None:  # type: ignore[no-untyped-def]
-    page.get_by_role("button", name="New conversation").click()
+    new_conversation(page)
     ask(page, "what does Maria work on")
     reply, panel = ask(page, "which team owns it")  # "it": the project, not Maria
     assert "Platform Team (score" in panel and "Project Beacon" in panel
@@ -148,7 +153,7 @@ def test_follow_ups_on_the_uploaded_graph(page) -> None:  # type: ignore[no-unty
 
 
 def test_movie_questions_still_work_after_the_upload(page) -> None:  # type: ignore[no-untyped-def]
-    page.get_by_role("button", name="New conversation").click()
+    new_conversation(page)
     reply, panel = ask(page, "who directed Kismet")
     assert "William Dieterle (score" in panel and "proof:" in panel
     reply, panel = ask(page, "when was it released")
