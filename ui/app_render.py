@@ -64,8 +64,8 @@ def answer_details(result: Any, label: Labeler) -> str:
     time), then each answer with its proofs. The reply itself is in the conversation, not repeated here."""
     by_agent = {getattr(s, "agent", ""): s for s in getattr(result, "trace", [])}
     facts = by_agent.get("retriever")
-    found = [f"**{len(result.answers)} answer{'s' if len(result.answers) != 1 else ''}**" if result.answers
-             else "**No answer**"]
+    found = [(f"**{len(result.answers)} answer{'s' if len(result.answers) != 1 else ''}**" if result.answers
+              else "**No answer**") + f" to “{md_text(result.question)}”"]
     if getattr(result, "topic", None):
         found.append(f"about {md_text(result.topic)}")
     if getattr(result, "path", None):

@@ -63,10 +63,11 @@ def ask(page, question: str) -> tuple[str, str]:  # type: ignore[no-untyped-def]
     before = panel.inner_text()
     page.locator("#question textarea").fill(question)
     page.locator("#ask").click()
-    # done: the panel changed, ends its header with the turn's ms, and shows no pending timer ("0.4s")
+    # done: the panel names this question, ends its header with the turn's ms, and shows no pending timer
     page.wait_for_function(
-        "([before]) => { const t = document.querySelector('#answer').innerText;"
-        " return t !== before && / ms\\b/.test(t) && !/^\\s*(processing|[\\d.]+s\\b)/.test(t); }", arg=[before])
+        "([before, q]) => { const t = document.querySelector('#answer').innerText;"
+        " return t !== before && t.includes('“' + q + '”') && / ms\\b/.test(t)"
+        " && !/^\\s*(processing|[\\d.]+s\\b)/.test(t); }", arg=[before, question])
     reply = page.locator("#chatbot .message-row").last.inner_text()
     return reply, panel.inner_text()
 

@@ -99,6 +99,8 @@ def test_reply_keeps_its_lines_and_the_panel_does_not_repeat_it() -> None:
     answer = Answer(DIETERLE, "William Dieterle", 1.0, [((KISMET, DIRECTED, DIETERLE),)])
     panel = answer_details(TurnResult("who directed Kismet", [answer], reply, True, steps, topic="Kismet",
                                       path="movie_to_director"), label)
-    assert panel.startswith("**1 answer** · about Kismet · path `movie_to_director` · retriever: 10 facts, 2 passages")
+    assert panel.startswith("**1 answer** to “who directed Kismet” · about Kismet · path `movie_to_director`"
+                            " · retriever: 10 facts, 2 passages")
     assert "William Dieterle." not in panel and panel.count("proof:") == 1
-    assert answer_details(TurnResult("who directed Kismet", [], "No answer.", False, steps), label).startswith("**No answer** · retriever: 10 facts")
+    assert answer_details(TurnResult("who directed Kismet", [], "No answer.", False, steps), label).startswith(
+        "**No answer** to “who directed Kismet” · retriever: 10 facts")
