@@ -137,7 +137,7 @@ class PairTrainer:
             texts = list(dict.fromkeys(c for ex in [*train, *dev] for c in ex.candidates))
             pfeat = self._read(enc, tok, texts, device, t0, budget, 1.0, on_progress, "reading paths")
             dq = _features(enc, tok, [ex.question for ex in dev], a.max_length, device)
-            qfeat = self._read(enc, tok, [ex.question for ex in train], device, t0, budget, 0.8, on_progress,
+            qfeat = self._read(enc, tok, [ex.question for ex in train], device, t0, budget, 0.7, on_progress,
                                "reading questions")
             read_seconds = time.perf_counter() - t0
             used = list(train[: len(qfeat)])
@@ -183,9 +183,10 @@ class PairTrainer:
             head.train()
             total = torch.zeros(())
             for idx in torch.randperm(len(train), generator=gen).split(a.batch_size):
-                logits = SCALE * head.questions(qfeat[idx]) @ head.paths(pfeat).T
-                loss = (torch.logsumexp(logits.masked_fill(~allowed[idx], -1e4), 1)
-                        - torch.logsumexp(logits.masked_fill(~good[idx], -1e4), 1)).mean()
+                cols = allowed[idx].any(0).nonzero().squeeze(1)  # only the batch's candidate paths
+                logits = SCALE * head.questions(qfeat[idx]) @ head.paths(pfeat[cols]).T
+                loss = (torch.logsumexp(logits.masked_fill(~allowed[idx][:, cols], -1e4), 1)
+                        - torch.logsumexp(logits.masked_fill(~good[idx][:, cols], -1e4), 1)).mean()
                 loss.backward()
                 opt.step()
                 opt.zero_grad(set_to_none=True)
