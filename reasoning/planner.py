@@ -18,7 +18,7 @@ from rdflib.term import Node
 from knowledge.labels import name_keys, word_spans
 from reasoning.graphview import GraphView, role_key
 from reasoning.paths import PathStep
-from reasoning.relnames import canonical, name_words, roles, sorted_neighbours
+from reasoning.relnames import canonical, inverse_pairs, name_words, relation_name, roles, sorted_neighbours
 
 STOPWORDS = frozenset(
     "a an the of in on at to for by with from and or is are was were be been being do does did has have had "
@@ -28,6 +28,11 @@ _WORD = re.compile(r"\w+|[^\w\s]", re.UNICODE)
 #: words that ask for a round trip through a property ("films with the same director")
 #: words after which the question names what it asks for ("which films", "name a club")
 _ASKING = ("what", "which", "who", "name", "list", "give", "show")
+#: role words (as `role_key`s) of what "where" and "when" ask for
+_PLACE_OR_TIME = {
+    "where": frozenset(role_key(w) for w in "place location country nation city town village state province region "
+                       "county area continent site venue address birthplace hometown residence headquarters".split()),
+    "when": frozenset(role_key(w) for w in "year date time day month decade century period era".split())}
 _SAMENESS = frozenset("same share shares shared sharing also other others another too common co together".split())
 
 
@@ -57,6 +62,13 @@ class PlanCandidate:
 def _name_words(p: URIRef, view: GraphView) -> tuple[str, ...]:
     """Words naming a property, whatever its naming style (`reasoning.relnames.name_words`)."""
     return name_words(view, p)
+
+
+def _own_words(view: GraphView, p: URIRef) -> tuple[str, ...]:
+    """The words of a property's name and of its backwards twin's, not joined up ("plays" is not "playsclub")."""
+    partner = inverse_pairs(view).get(p)
+    words = relation_name(view, p).words + (relation_name(view, partner).words if partner is not None else ())
+    return tuple(dict.fromkeys(words))
 
 
 def _target_roles(view: GraphView, st: PathStep) -> tuple[str, ...]:
@@ -381,7 +393,7 @@ class ZeroShotPlanner:
             lexical = self._coverage(rows + ties) if named else 0.0
             if len(path) == 1 and path[0] in joins:
                 lexical += self.join_bonus
-            if asked and not any(self._sim(asked, r) > 0 for r in _target_roles(view, path[-1])):
+            if asked and not any(self._sim(a, r) > 0 for a in asked for r in _target_roles(view, path[-1])):
                 lexical -= self.type_penalty
             if lexical > 0:  # a path no word of the question names (nor a tie to another named entity): a guess
                 scored.append((lexical - self.hop_penalty * len(path), path))
@@ -480,13 +492,16 @@ class ZeroShotPlanner:
                 text = text.replace(mention.lower(), " ", 1)
         return [w for w in _WORD.findall(text) if w.isalnum()]
 
-    def _answer_type(self, words: Sequence[str], view: GraphView, paths: Sequence[Sequence[PathStep]]) -> str | None:
+    def _answer_type(self, words: Sequence[str], view: GraphView,
+                     paths: Sequence[Sequence[PathStep]]) -> tuple[str, ...]:
         """What the question asks for, when a role some path ends at names it: the first word after "what",
         "which", "who (is/are the)" or an imperative ("which films", "what year", "who are the directors", "name a
-        club"), or after "what" / "which" / an imperative the second of two words in a row ("which soccer club"),
-        else None."""
+        club"), or after "what" / "which" / an imperative the second of two words in a row ("which soccer club");
+        "where" / "when" ask for the place / time roles the paths end at (country, city; year, date). Else ()."""
         roles = {r for path in paths for r in _target_roles(view, path[-1])}
         for k, w in enumerate(words):
+            if w in _PLACE_OR_TIME:
+                return tuple(r for r in roles if r in _PLACE_OR_TIME[w])
             if w not in _ASKING:
                 continue
             run: list[str] = []
@@ -498,8 +513,9 @@ class ZeroShotPlanner:
                 run.append(x)
                 if len(run) == (1 if w == "who" else 2):
                     break
-            return next((x for x in run if any(self._sim(x, r) > 0 for r in roles)), None)
-        return None
+            found = next((x for x in run if any(self._sim(x, r) > 0 for r in roles)), None)
+            return (found,) if found else ()
+        return ()
 
     def _round_trips(self, words: Sequence[str], view: GraphView, path: Sequence[PathStep]) -> dict[int, float] | None:
         """How well the question asks for each round trip of the path (a property followed back: the films
@@ -537,7 +553,7 @@ class ZeroShotPlanner:
     def _naming(self, content: Sequence[tuple[int, str]], view: GraphView, st: PathStep) -> dict[int, set[str]]:
         """Positions of the words that name a hop's property or the node it reaches, with what they match (a
         word of several relations' names, like "plays" in plays_in_club and plays_position, names none)."""
-        members = [w for w in _name_words(st.prop, view) if w not in STOPWORDS and w in specific_words(view)]
+        members = [w for w in _own_words(view, st.prop) if w not in STOPWORDS and w in specific_words(view)]
         members += list(_target_roles(view, st))
         found = {i: {n for n in members if self._sim(w, n) > 0} for i, w in content}
         return {i: ns for i, ns in found.items() if ns}

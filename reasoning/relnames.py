@@ -6,7 +6,8 @@ A property's words come from its label and IRI local name split at underscores, 
 directions (`plays_in_club` / `plays_in_club_inverse`, Freebase's paired properties) are found from the data
 and read as one relation, so a path does not count them as two hops or miss a round trip through them.
 Role words (what the subject and object of a property are: "club", "country") come from kgo annotations, else
-from the name (its last word; a Freebase name's type and property segments), else from the data: a side whose
+from the name (its last word; a leading active verb's lemma for the subject, "plays_in_club" -> "play", which
+"player" matches; a Freebase name's type and property segments), else from the data: a side whose
 nodes are mostly on a named side of another property takes that side's roles. Everything is memoised on the view.
 """
 from __future__ import annotations
@@ -14,6 +15,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+import simplemma
 from rdflib import URIRef
 from rdflib.term import Node
 
@@ -25,6 +27,8 @@ INVERSE_WORDS = frozenset({"inverse", "reverse", "inv", "rev"})
 #: words that say nothing about a role: a name ending in one has no object role from its name
 _FUNCTION_WORDS = frozenset("a an the of in on at to for by with from and or is are was were be has have had "
                             "as into onto about s".split())
+#: words that, after a relation name's first word ending in "s", show that word is a verb ("plays_in", "works_for")
+_VERB_PARTICLES = frozenset("in for at on to from with into".split())
 #: Freebase-style segment separators in a local name (`film.film.directed_by`, `__film__cinematographer__film`)
 _SEGMENTS = re.compile(r"__+|\.")
 
@@ -72,6 +76,11 @@ def _read_name(label: str, tail: str) -> RelationName:
     else:
         last = own
     obj = (role_key(last[-1]),) if last and last[-1] not in _FUNCTION_WORDS else ()
+    if not subject and len(own) > 1 and own[0] not in _FUNCTION_WORDS and own[1] in _VERB_PARTICLES \
+            and own[0].endswith("s") and not own[0].endswith("ss") and "by" not in own:
+        # a present-tense verb first ("plays_in_club", "works_for"; not "based_in"): its subject is who does it
+        # ("play", which "player" matches)
+        subject = (role_key(simplemma.lemmatize(own[0], lang="en")),)
     if inverse:
         subject, obj = obj, subject
     return RelationName(tuple(words), inverse, subject, obj)

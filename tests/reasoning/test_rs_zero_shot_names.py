@@ -44,7 +44,9 @@ def test_relation_names_in_every_style() -> None:
 
     assert read("plays_in_club").words == ("plays", "in", "club") and read("plays_in_club").object == ("club",)
     inv = read("plays_in_club_inverse")
-    assert inv.inverse and "inverse" not in inv.words and inv.subject == ("club",) and inv.object == ()
+    # backwards: from the club to who plays in it (a leading active verb names its subject: "play" ~ "player")
+    assert inv.inverse and "inverse" not in inv.words and inv.subject == ("club",) and inv.object == ("play",)
+    assert read("place_of_birth").subject == () and read("wrote_book").subject == ()
     assert read("placeOfBirth").words == ("placeofbirth", "place", "of", "birth") or "birth" in read("placeOfBirth").words
     fb = read("__film__cinematographer__film")
     assert "cinematographer" in fb.words and fb.subject == ("cinematographer",) and fb.object == ("film",)
