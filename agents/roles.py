@@ -254,7 +254,8 @@ class Planner(Agent):
             if graph_planner is not None and graph_planner.fits(view, topic.node):
                 found = graph_planner.run(bb.question, view, topic.node, topic.mention, limit=6)
             else:
-                others = [(o.node, o.mention) for o in named_others(topic, topics)]
+                others = [(o.node, o.mention) for o in named_others(topic, topics)
+                          if o.mention and o.mention.lower() in bb.question.lower()]  # not an earlier turn's
                 found = self.rt.zero_shot.run(bb.question, view, topic.node, topic.mention, limit=6, others=others)
             pairs += [(topic, p) for p in found]
         return Plans(pairs)

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 from rdflib.term import Node
 
+from knowledge.labels import word_spans
 from reasoning.graphview import GraphView, Triple
 from reasoning.paths import PathReasoner, PathStep, Proof
 from reasoning.planner import PlanCandidate
@@ -155,9 +156,9 @@ NAME_SCORE = 0.85
 
 def names_entity(t: Topic) -> bool:
     """Whether a linked mention names an entity as a name: written like one (a capital or a digit: "Meg Ryan",
-    "Mexico", "1994") or found with a name's confidence ("meg ryan", "tigres uanl"), not a common or relation word
-    that is also a label."""
-    return bool(_NAME_LIKE.search(t.mention)) or t.span_score >= NAME_SCORE
+    "Mexico", "1994") or a lower-case name of several words found with a name's confidence ("meg ryan", "tigres
+    uanl"); not a common or relation word that is also a label, nor a pronoun standing for an earlier answer."""
+    return bool(_NAME_LIKE.search(t.mention)) or (t.span_score >= NAME_SCORE and len(word_spans(t.mention)) > 1)
 
 
 def named_others(topic: Topic, topics: Sequence[Topic]) -> list[Topic]:
