@@ -104,3 +104,13 @@ def test_reply_keeps_its_lines_and_the_panel_does_not_repeat_it() -> None:
     assert "William Dieterle." not in panel and panel.count("proof:") == 1
     assert answer_details(TurnResult("who directed Kismet", [], "No answer.", False, steps), label).startswith(
         "**No answer** to “who directed Kismet” · retriever: 10 facts")
+
+
+def test_finetune_job_line_says_done_once() -> None:
+    from ui.app_training import TrainingStatus
+    from ui.app import _job_text
+
+    done = TrainingStatus(task="ner", state="done", message="done: model saved in /m/ner-1")
+    assert _job_text(done) == "**The ner model is trained**: model saved in /m/ner-1."
+    assert "done" not in _job_text(done).lower()
+    assert _job_text(TrainingStatus()) == ""
