@@ -80,6 +80,9 @@ def serve(
             raise fail(f"{path}: no such file")
     if store is not None and store.exists() and not store.is_dir():
         raise fail(f"{store}: not a folder")
+    if store is not None and not (store / "CURRENT").is_file():  # only `kgreason load` creates a store
+        raise fail(f"{store}: {'does not exist' if not store.exists() else 'holds no oxigraph store'} "
+                   f"(create one with `kgreason load FILE --store {store}`)")
 
     from ui.app import ServeOptions, launch
 

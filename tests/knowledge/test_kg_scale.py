@@ -126,7 +126,8 @@ def test_label_index_persists_in_the_store_and_links_typos(tmp_path: Path, movie
 def test_missing_store_is_refused_not_created(tmp_path: Path) -> None:
     runner = CliRunner()
     missing = tmp_path / "typo"
-    for args in (["stats", "--store", str(missing)], ["ask", "who directed Kismet", "--store", str(missing)]):
+    for args in (["stats", "--store", str(missing)], ["ask", "who directed Kismet", "--store", str(missing)],
+                 ["serve", "--store", str(missing)]):
         res = runner.invoke(app, args)
         assert res.exit_code == 2, res.output
         assert "does not exist" in res.output and len(res.output.strip().splitlines()) == 1
