@@ -223,7 +223,8 @@ class NerDistiller:
         pad = tok.pad_token_id or 0
         result = fit(model, feats, evaluate, a, "f1", on_epoch_end, pad,
                      collate_fn=lambda fs, p: collate_soft(fs, p, len(labels)))
-        data = {"train": data_record(tr.path, len(tr.sentences)), "dev": data_record(dv.path, len(gold))}
+        data = {"train": data_record(tr.path, sum(len(doc) for doc in tr_docs)),
+                "dev": data_record(dv.path, len(gold))}
         if unlabelled is not None:
             data["unlabelled"] = {"path": str(Path(unlabelled).resolve()), "sha256": sha256(unlabelled),
                                   "documents": len(sources[1][0])}
