@@ -126,13 +126,17 @@ def test_lab_questions_answered_by_a_graph_model_trained_here(tmp_path: Path) ->
         "who works on project atlas": {"ada_lovelace", "grace_hopper"},
         "which city does alan turing live in": {"london_city"},
         "who funds project zephyr": {"nova_trust"},
-        "where is the funder of project atlas based": {"geneva_town"},
+        "where is the acme foundation based": {"geneva_town"},
+        "where is the foundation that funds project atlas based": {"geneva_town"},
         "where do the people working on project zephyr live": {"london_city", "hampton_city"},
     }
     with Coordinator(KGReasonConfig(graph=GraphSource("files", (LAB,)), question_model=str(run.out))) as c:
+        wrong = {}
         for question, gold in cases.items():
             result = c.run(question)
-            assert result.answers and result.answers[0].label in gold, (question, result.reply)
+            if not (result.answers and result.answers[0].label in gold):
+                wrong[question] = result.reply
+    assert not wrong, wrong
 
 
 @pytest.mark.skipif(not (SHIPPED_QUESTIONS / "model_card.json").is_file(), reason="no shipped model")
