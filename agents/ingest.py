@@ -195,7 +195,5 @@ class DocumentIngestor:
         old = [n for n in self.graph.subjects(KGO.source, source)
                if (n, RDF.type, KGO.Passage) in self.graph]
         for node in old:
-            self.graph.rdf.remove((node, None, None))
-        if old:
-            self.graph.touch()
+            self.graph.remove((node, None, None))
         return len(old)

@@ -58,7 +58,7 @@ class Answer:
 
     def to_dict(self, name: Callable[[Node], str] = str) -> dict[str, Any]:
         """JSON-ready; `name` writes each term of the proofs and conditions (default: its IRI)."""
-        return {"iri": str(self.iri), "label": self.label, "score": self.score,
+        return {"iri": str(self.iri), "label": self.label, "score": float(self.score),
                 "proofs": [_terms(proof, name) for proof in self.proofs],
                 "conditions": _terms(self.conditions, name)}
 

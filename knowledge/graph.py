@@ -3,12 +3,12 @@ safe SPARQL, labels, property descriptions and statistics."""
 from __future__ import annotations
 
 import gc
+import itertools
 import json
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
-from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -280,9 +280,16 @@ class KnowledgeGraph:
             return {URIRef(p): n for p, n in json.loads(store.meta("predicates")).items()}
         return dict(self._predicate_counts())
 
-    def triples(self, pattern: tuple[Node | None, Node | None, Node | None]) -> list[Triple]:
-        """Triples matching a pattern (None is a wildcard)."""
-        return [t for t, _ in self.rdf.store.triples(pattern, self.rdf)]
+    def triples(self, pattern: tuple[Node | None, Node | None, Node | None],
+                limit: int | None = None) -> list[Triple]:
+        """Triples matching a pattern (None is a wildcard); the first `limit` the store lists, if given."""
+        found = (t for t, _ in self.rdf.store.triples(pattern, self.rdf))
+        return list(itertools.islice(found, limit))
+
+    def remove(self, pattern: tuple[Node | None, Node | None, Node | None]) -> None:
+        """Remove every triple matching a pattern (None is a wildcard)."""
+        self.rdf.remove(pattern)
+        self.touch()
 
     def __len__(self) -> int:
         return self.backend.count(self.rdf)

@@ -10,7 +10,7 @@ from gradio import Request  # a handler's `request: Request` is the caller's (gr
 
 from ui.app_render import (TRACE_HEADERS, answer_details, chain_start, proof_chain, proof_triples, reply_markdown,
                            subgraph_svg, trace_rows)
-from ui.app_service import (DOCUMENT_SUFFIXES, GRAPH_SUFFIXES, TRAIN_SUFFIXES, ChatService, Refused,
+from agents.chat_service import (DOCUMENT_SUFFIXES, GRAPH_SUFFIXES, TRAIN_SUFFIXES, ChatService, Refused,
                             ServeOptions, StepEvent, TurnEvent)
 
 __all__ = ["ServeOptions", "ChatService", "build_app", "launch"]
@@ -46,11 +46,7 @@ def turn_payload(service: ChatService, result: Any) -> dict[str, Any]:
         "question": result.question,
         "reply": result.reply,
         "found": bool(result.found),
-        "answers": [
-            {"label": a.label, "iri": str(a.iri), "score": float(a.score),
-             "proofs": [[[label(s), label(p), label(o)] for s, p, o in proof] for proof in a.proofs]}
-            for a in result.answers
-        ],
+        "answers": [a.to_dict(label) for a in result.answers],  # label, iri, score, proofs, conditions
         "trace": [dict(zip(TRACE_HEADERS, row)) for row in trace_rows(result.trace)],
     }
 
@@ -301,11 +297,6 @@ def build_app(service: ChatService, examples: list[str] | None = None) -> Any:
         switch_button.click(switch, [confirm], [train_message, confirm, active], api_name="use_trained_model")
         cancel_button.click(cancel, None, [train_message], api_name="cancel_training")
     return demo
-
-
-def _tail(iri: Any) -> str:
-    text = str(iri)
-    return text.rsplit("#", 1)[-1].rsplit("/", 1)[-1]
 
 
 def _active_text(service: ChatService) -> str:

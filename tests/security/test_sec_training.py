@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from ui.app_service import ChatService, Refused, ServeOptions
+from agents.chat_service import ChatService, Refused, ServeOptions
 
 pytestmark = pytest.mark.slow
 

@@ -48,7 +48,7 @@ def cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
 def test_chat_adapts_to_a_loaded_graph_in_the_background(cache: Path) -> None:
     from gradio_client import Client
 
-    process, url, log = _serve(cache, "--adapt-seconds", "60")
+    process, url, log = _serve(cache, "--adapt", "--adapt-seconds", "60")
     try:
         client = Client(url, verbose=False)
         seen = []
@@ -72,7 +72,7 @@ def test_chat_adapts_to_a_loaded_graph_in_the_background(cache: Path) -> None:
     finally:
         _stop(process)
     # a second start finds the model in the cache (no training)
-    process, url, _ = _serve(cache, "--adapt-seconds", "60")
+    process, url, _ = _serve(cache, "--adapt", "--adapt-seconds", "60")
     try:
         client = Client(url, verbose=False)
         deadline = time.monotonic() + 120

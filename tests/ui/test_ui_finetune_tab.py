@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from ui.app_service import ChatService, ServeOptions
+from agents.chat_service import ChatService, ServeOptions
 
 CONLL = """-DOCSTART- -X- -X- O
 

@@ -9,8 +9,8 @@ import pytest
 from knowledge.embeddings import Embedder
 from knowledge.graph import KnowledgeGraph
 from knowledge.retrieval import cache_folder, graph_fingerprint
-from ui.app_index import IndexJob, IndexStatus
-from ui.app_locks import ReadWriteLock
+from agents.index_job import IndexJob, IndexStatus
+from agents.locks import ReadWriteLock
 
 KB = """Kismet|directed_by|William Dieterle
 Kismet|starred_actors|Marlene Dietrich

@@ -107,7 +107,7 @@ def test_reply_keeps_its_lines_and_the_panel_does_not_repeat_it() -> None:
 
 
 def test_finetune_job_line_says_done_once() -> None:
-    from ui.app_training import TrainingStatus
+    from agents.training_jobs import TrainingStatus
     from ui.app import _job_text
 
     done = TrainingStatus(task="ner", state="done", message="done: model saved in /m/ner-1")

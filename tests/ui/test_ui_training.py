@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import threading
 
-from ui.app_locks import ReadWriteLock
-from ui.app_training import TrainingJob
+from agents.locks import ReadWriteLock
+from agents.training_jobs import TrainingJob
 
 
 def test_job_reports_progress_and_result_from_its_thread() -> None:

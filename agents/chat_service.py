@@ -15,9 +15,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ui.app_index import IndexJob, IndexStatus
-from ui.app_locks import ReadWriteLock
-from ui.app_training import ChildTrainingJob, TrainingStatus
+from agents.index_job import IndexJob, IndexStatus
+from agents.locks import ReadWriteLock
+from agents.training_jobs import ChildTrainingJob, TrainingStatus
 
 GRAPH_SUFFIXES = (".ttl", ".nt", ".nq", ".trig", ".n3", ".rdf", ".owl", ".xml", ".jsonld", ".json",
                   ".txt", ".tsv", ".csv", ".gz")
@@ -46,7 +46,7 @@ class ServeOptions:
     index: bool = True  # open or build the retrieval index in the background after warm-up
     auth_file: str | None = None  # user:password:role lines (agents.auth)
     data_dir: str | None = None  # the only folder the server-path box may read from
-    adapt: bool = True  # train a graph-only question model for a loaded graph in the background
+    adapt: bool = False  # train a graph-only question model for a loaded graph in the background (--adapt)
     adapt_seconds: float = 600.0  # its time budget
 
 
@@ -331,12 +331,8 @@ class ChatService:
 
     def sample_triples(self, limit: int = 50) -> list[tuple[str, str, str]]:
         with self._lock.reading():
-            rows = []
-            for s, p, o in self.graph.rdf.triples((None, None, None)):
-                rows.append((self.label(s), self.label(p), self.label(o)))
-                if len(rows) >= limit:
-                    break
-            return rows
+            return [(self.label(s), self.label(p), self.label(o))
+                    for s, p, o in self.graph.triples((None, None, None), limit=limit)]
 
     def examples(self, n: int = 4) -> list[str]:
         """Questions the graph can answer; from a small cache file when the graph's files are unchanged
@@ -377,12 +373,10 @@ class ChatService:
         return self.cache_root() / "examples" / f"{digest}.json"
 
     def cache_root(self) -> Path:
-        """--cache, else $KGREASON_CACHE, else ~/.cache/kgreason."""
-        if self.options.cache:
-            return Path(self.options.cache)
-        if os.environ.get("KGREASON_CACHE"):
-            return Path(os.environ["KGREASON_CACHE"])
-        return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "kgreason"
+        """--cache, else the one cache root ($KGREASON_CACHE, else XDG, else ~/.cache/kgreason)."""
+        from agents.indexing import cache_root
+
+        return Path(self.options.cache) if self.options.cache else cache_root()
 
     def _compute_examples(self, n: int) -> list[str]:
         from agents.examples import example_questions
@@ -393,9 +387,8 @@ class ChatService:
 
     # -- retraining ----------------------------------------------------------------------------------
     def models_dir(self) -> Path:
-        """Where retrained models are written (the cache folder, else ~/.cache/kgreason/models)."""
-        root = Path(self.options.cache) if self.options.cache else Path.home() / ".cache" / "kgreason"
-        return root / "models"
+        """Where retrained models are written: `models/` under the cache root."""
+        return self.cache_root() / "models"
 
     def start_training(self, task: str, train_file: str, dev_file: str, epochs: int,
                        train_qtypes: str | None = None, dev_qtypes: str | None = None,
