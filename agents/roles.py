@@ -247,7 +247,8 @@ class Planner(Agent):
             scope = model_properties(view, self.rt.parser.paths) if self.rt.parser is not None else frozenset()
             known = [t for t in topics if in_scope(view, t.node, scope)]
             if any(plan_fits(view, t.node, plan) for t in known for plan in model_plans):
-                return Plans([(topic, p) for topic in known for p in model_plans])
+                pairs = [(topic, p) for topic in known for p in model_plans]
+                return Plans(pairs + self._conditioned(bb, view, known, min(p.score for p in model_plans)))
         graph_planner = self.rt.graph_planner
         pairs = []
         for topic in topics:
@@ -259,6 +260,20 @@ class Planner(Agent):
                 found = self.rt.zero_shot.run(bb.question, view, topic.node, topic.mention, limit=6, others=others)
             pairs += [(topic, p) for p in found]
         return Plans(pairs)
+
+
+    def _conditioned(self, bb: Blackboard, view: Any, known: list, floor: float) -> list:
+        """A question naming a second entity ("films directed by X and released in 2006") may need a path the
+        model ranks low (it read "X ... 2006" as X's films' years): the zero-shot paths of the first topic are
+        tried after every model plan (scored below them), and the ranker keeps the first plan that entity
+        narrows."""
+        question = bb.question.lower()
+        others = [o for o in named_others(known[0], bb.links.topics) if o.mention and o.mention.lower() in question]
+        if not others:
+            return []
+        found = self.rt.zero_shot.run(bb.question, view, known[0].node, known[0].mention, limit=3,
+                                      others=[(o.node, o.mention) for o in others])
+        return [(known[0], replace(p, score=p.score * floor * 0.5)) for p in found]
 
 
 class Reasoner(Agent):

@@ -53,8 +53,7 @@ ASK: dict[str, Callable[[object], set[str]]] = {
         f"SELECT ?m WHERE {{ ?m <{P}starred_actors> ?a . ?m <{P}starred_actors> ?b }}", a="Tom Hanks",
         b="Meg Ryan"),
     "films directed by Clint Eastwood and released in 2006": _movie_answers(
-        f"SELECT ?m WHERE {{ ?m <{P}directed_by> ?d . ?m <{P}release_year> ?y . FILTER(STR(?y) = '2006') }}",
-        d="Clint Eastwood"),
+        f"SELECT ?m WHERE {{ ?m <{P}directed_by> ?d . ?m <{P}release_year> ?y }}", d="Clint Eastwood", y="2006"),
     "where does Ann work": lambda kg: {"Acme Corp"},  # examples/people.ttl: Ann Lee works for Acme Corp
 }
 #: the README's prose examples of conjunctive questions, run like the commands
