@@ -22,7 +22,7 @@ from typing import Any
 from knowledge.errors import BackendError, EmptyInputError, EncodingError, InputError, MissingFileError, \
     ParseError
 from knowledge.label_store import LABELS_FILE, build_from_oxigraph
-from knowledge.loaders import LoadReport, _looks_like_header, _split, detect_delimiter, detect_format
+from knowledge.loaders import LoadReport, _looks_like_header, _split, detect_delimiter, detect_format, split_triple
 from knowledge.namespaces import DEFAULT_NS, entity_iri, property_iri, relation_label
 
 _STAGING = ".kgreason-staging-"
@@ -285,30 +285,21 @@ class DelimitedToNTriples:
             yield from head
             yield from lines
 
+        def name(text: str) -> str:
+            """The entity's IRI term; its label line the first time it is seen (while remembered)."""
+            nonlocal entities
+            term = names.get(text)
+            if term is None:
+                if len(names) >= _SEEN_NAMES:
+                    names.clear()
+                term = names[text] = f"<{entity_iri(text, ns)}>"
+                out.append(f"{term} {_LABEL} {_literal(text)} .\n")
+                entities += 1
+            return term
+
         for lineno, line in lines_all():
-            fields = _split(line, delim) if delim == "," else line.split(delim)
-            if len(fields) != 3:
-                shown = "tab" if delim == "\t" else repr(delim)
-                raise ParseError(f"expected 3 fields separated by {shown} (subject, relation, object), "
-                                 f"found {len(fields)}", path, lineno)
-            s, r, o = (f.strip() for f in fields)
-            if not s or not r or not o:
-                which = ("subject", "relation", "object")[[s, r, o].index("")]
-                raise ParseError(f"empty {which}", path, lineno)
-            si = names.get(s)
-            if si is None:
-                if len(names) >= _SEEN_NAMES:
-                    names.clear()
-                si = names[s] = f"<{entity_iri(s, ns)}>"
-                out.append(f"{si} {_LABEL} {_literal(s)} .\n")
-                entities += 1
-            oi = names.get(o)
-            if oi is None:
-                if len(names) >= _SEEN_NAMES:
-                    names.clear()
-                oi = names[o] = f"<{entity_iri(o, ns)}>"
-                out.append(f"{oi} {_LABEL} {_literal(o)} .\n")
-                entities += 1
+            s, r, o = split_triple(line, delim, path, lineno)
+            si, oi = name(s), name(o)
             pi = props.get(r)
             if pi is None:
                 pi = props[r] = f"<{property_iri(r, ns)}>"

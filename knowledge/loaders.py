@@ -273,6 +273,21 @@ def detect_delimiter(lines: Sequence[str]) -> str | None:
     return best
 
 
+def split_triple(line: str, delim: str, path: Path | str, lineno: int) -> tuple[str, str, str]:
+    """Subject, relation and object of one delimited line; ParseError naming file:line when it has not three
+    non-empty fields."""
+    fields = _split(line, delim) if delim == "," else line.split(delim)
+    if len(fields) != 3:
+        shown = "tab" if delim == "\t" else repr(delim)
+        raise ParseError(f"expected 3 fields separated by {shown} (subject, relation, object), "
+                         f"found {len(fields)}", path, lineno)
+    s, r, o = (f.strip() for f in fields)
+    if not s or not r or not o:
+        which = ("subject", "relation", "object")[[s, r, o].index("")]
+        raise ParseError(f"empty {which}", path, lineno)
+    return s, r, o
+
+
 def _split(line: str, delim: str) -> list[str]:
     if delim == ",":
         try:
@@ -316,15 +331,7 @@ def parse_delimited(text: str, path: Path, *, delimiter: str | None = None, head
     props: dict[str, URIRef] = {}
     facts: list[Triple] = []
     for lineno, line in numbered:
-        fields = _split(line, delim) if delim == "," else line.split(delim)
-        if len(fields) != 3:
-            shown = "tab" if delim == "\t" else repr(delim)
-            raise ParseError(f"expected 3 fields separated by {shown} (subject, relation, object), "
-                             f"found {len(fields)}", path, lineno)
-        s, r, o = (f.strip() for f in fields)
-        if not s or not r or not o:
-            which = ("subject", "relation", "object")[[s, r, o].index("")]
-            raise ParseError(f"empty {which}", path, lineno)
+        s, r, o = split_triple(line, delim, path, lineno)
         si = entities.get(s)
         if si is None:
             si = entities[s] = entity_iri(s, namespace)
