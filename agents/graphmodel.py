@@ -121,9 +121,10 @@ class GraphQuestionSynthesiser:
         for p in view.fact_properties():
             starts.append(PathStep(p, False))
             starts.append(PathStep(p, True))
-        tables = {st: [x for x in (view.inc if st.inverse else view.out)[st.prop] if not isinstance(x, Literal)]
-                  for st in starts}
-        starts = [st for st in starts if tables[st]]
+        # sorted, so that one seed draws the same topics in every process (the store's order follows hashes)
+        tables = {st: sorted((x for x in (view.inc if st.inverse else view.out)[st.prop] if not isinstance(x, Literal)),
+                             key=str) for st in starts}
+        starts = sorted((st for st in starts if tables[st]), key=lambda st: (str(st.prop), st.inverse))
         examples: list[PairExample] = []
         report = SynthesisReport()
         digest = hashlib.sha256()
@@ -202,6 +203,7 @@ class GraphQuestionSynthesiser:
                 options.append((PathStep(p, False), other))
             for other in view.inc.get(p, {}).get(answer, ()):
                 options.append((PathStep(p, True), other))
+        options.sort(key=lambda o: (str(o[0].prop), o[0].inverse, str(o[1])))  # one seed, one draw in every process
         rng.shuffle(options)
         for st, other in options[:10]:
             if other == topic or not any(ch.isalnum() for ch in view.label(other)):
