@@ -17,7 +17,7 @@ from rdflib import RDFS, Literal, URIRef
 from rdflib.term import Node
 
 from knowledge.namespaces import KGO
-from reasoning.graphview import LABEL_PROPS, GraphView, is_schema_property, iri_tail, role_key
+from reasoning.graphview import LABEL_PROPS, GraphView, iri_tail, role_key
 
 _ALL_LENGTHS = frozenset(range(1, 64))
 
@@ -233,13 +233,6 @@ class StoreView(GraphView):
             if isinstance(value, Literal):
                 return str(value)
         return iri_tail(p).replace("_", " ")
-
-    def fact_properties(self) -> list[URIRef]:
-        key = ("fact_properties",)
-        found = self.memo.get(key)
-        if found is None:
-            found = self.memo[key] = sorted((p for p in self.out if not is_schema_property(p)), key=str)
-        return list(found)  # type: ignore[call-overload]
 
     def subjects_sample(self, p: URIRef, n: int) -> list[Node]:
         """As `GraphView.subjects_sample`, from the store's own listing."""

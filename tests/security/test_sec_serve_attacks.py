@@ -18,6 +18,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.ui.conftest import stop_server
+
 pytestmark = pytest.mark.integration
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -70,12 +72,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
             pass
         yield {"url": url, "root": root, "log": log}
     finally:
-        process.terminate()
-        try:
-            process.wait(20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(5)
+        stop_server(process)
 
 
 def _client(server: dict, who: tuple[str, str]):  # type: ignore[no-untyped-def]

@@ -60,12 +60,17 @@ def _serve(artifacts: Path, args: list[str]) -> Iterator[str]:
         wait_ready(url, process, log, READY_TIMEOUT_S)
         yield url
     finally:
-        process.terminate()
-        try:
-            process.wait(20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(5)
+        stop_server(process)
+
+
+def stop_server(process: subprocess.Popen) -> None:
+    """Terminate a `kgreason serve` child, killing it if it does not exit within 20 s."""
+    process.terminate()
+    try:
+        process.wait(20)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(5)
 
 
 @pytest.fixture(scope="module")

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.ui.conftest import ROOT, free_port, wait_ready
+from tests.ui.conftest import ROOT, free_port, stop_server, wait_ready
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 LAB = ROOT / "tests" / "data" / "lab_graph.txt"
@@ -29,15 +29,6 @@ def _serve(tmp: Path, *extra: str) -> tuple[subprocess.Popen, str, Path]:
     url = f"http://127.0.0.1:{port}/"
     wait_ready(url, process, log, 600)
     return process, url, log
-
-
-def _stop(process: subprocess.Popen) -> None:
-    process.terminate()
-    try:
-        process.wait(20)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait(5)
 
 
 @pytest.fixture(scope="module")
@@ -70,7 +61,7 @@ def test_chat_adapts_to_a_loaded_graph_in_the_background(cache: Path) -> None:
         planner = next(t for t in r["trace"] if t["agent"] == "planner")
         assert "inverse of works on" in planner["output"]  # the graph model's path text
     finally:
-        _stop(process)
+        stop_server(process)
     # a second start finds the model in the cache (no training)
     process, url, _ = _serve(cache, "--adapt", "--adapt-seconds", "60")
     try:
@@ -81,7 +72,7 @@ def test_chat_adapts_to_a_loaded_graph_in_the_background(cache: Path) -> None:
             time.sleep(1)
         assert status["state"] == "ready" and "cache" in status["message"]
     finally:
-        _stop(process)
+        stop_server(process)
 
 
 def test_no_adapt_turns_it_off(cache: Path) -> None:
@@ -93,4 +84,4 @@ def test_no_adapt_turns_it_off(cache: Path) -> None:
         status = Client(url, verbose=False).predict(api_name="/adapt_status")
         assert status["state"] == "off"
     finally:
-        _stop(process)
+        stop_server(process)
