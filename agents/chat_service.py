@@ -191,9 +191,6 @@ class ChatService:
     def adapt_status(self) -> Any:
         return self._adapt_job.status() if self.options.adapt else self._adapt_job.status().__class__("off")
 
-    def wait_adapt(self, timeout: float | None = None) -> Any:
-        return self._adapt_job.join(timeout)
-
     def _use_graph_model(self, folder: Path) -> None:
         with self._build_lock:
             self._graph_model = str(folder)

@@ -13,7 +13,7 @@ from agents.messages import Blackboard, StepRecord, TurnResult
 from agents.roles import Agent, Answerer, Extractor, Linker, Planner, Reasoner, Retriever
 from agents.runtime import Runtime
 from agents.session import Session
-from reasoning.ranking import Topic
+from reasoning.types import Topic
 
 
 class Coordinator:

@@ -7,13 +7,11 @@ training sees the candidates the run-time planner sees); `train_graph_model` tra
 from __future__ import annotations
 
 import hashlib
-import json
 import random
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from rdflib import Literal
 from rdflib.term import Node
@@ -288,7 +286,3 @@ def _masked(question: str, mention: str) -> str:
         if i >= 0:
             return mask_mention(question, i, i + len(mention))
     return question
-
-
-def load_card(folder: str | Path) -> dict[str, Any]:
-    return json.loads((Path(folder) / "model_card.json").read_text(encoding="utf-8"))

@@ -8,9 +8,10 @@ from typing import Any
 from rdflib.term import Node
 
 from reasoning.graphview import Triple
-from reasoning.planner import Mention, PlanCandidate
+from reasoning.planner import PlanCandidate
 from reasoning.provenance import Derivation
-from reasoning.ranking import FactHit, RankingResult, Topic
+from reasoning.ranking import RankingResult
+from reasoning.types import FactHit, Mention, Topic
 
 
 @dataclass

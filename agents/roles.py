@@ -13,9 +13,10 @@ from agents.runtime import Runtime
 from agents.scope import in_scope, model_properties
 from agents.session import Session, person_like
 from reasoning.graphview import GraphView
-from reasoning.planner import STOPWORDS, Mention, PlanCandidate, lookup_label, plan_fits, steps_for_label
+from reasoning.planner import STOPWORDS, PlanCandidate, lookup_label, plan_fits, steps_for_label
 from reasoning.proofs import conditions_hold, proof_holds
-from reasoning.ranking import FactHit, RankingResult, Topic, named_others
+from reasoning.ranking import RankingResult, named_others
+from reasoning.types import FactHit, Mention, Topic
 
 
 class Agent:

@@ -112,12 +112,14 @@ class Runtime:
         self.views.prime(graph, base)  # the view the rules ran on already holds every derived triple
 
     @property
-    def reasoner(self) -> PathReasoner:
-        return self._once("reasoner", lambda: PathReasoner(self.views, self.derivations))
+    def path_reasoner(self) -> PathReasoner:
+        """Follows relation paths with proofs (rule-derived triples expanded); `ranker` runs it for the
+        `Reasoner` agent."""
+        return self._once("path_reasoner", lambda: PathReasoner(self.views, self.derivations))
 
     @property
     def ranker(self) -> AnswerRanker:
-        return self._once("ranker", lambda: AnswerRanker(self.reasoner, max_answers=self.config.max_answers))
+        return self._once("ranker", lambda: AnswerRanker(self.path_reasoner, max_answers=self.config.max_answers))
 
     def parse(self, questions: list[str]) -> list[Any]:
         """Run the question model (which must exist) with the configured torch threads in this thread."""

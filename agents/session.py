@@ -11,7 +11,7 @@ from rdflib.term import Node
 
 from knowledge.labels import normalise
 from reasoning.graphview import GraphView, iri_tail
-from reasoning.ranking import Topic
+from reasoning.types import Topic
 
 ANAPHOR = re.compile(r"\b(it|its|that (?:film|movie|one|person|place|company|city)|this (?:film|movie|one)|"
                       r"he|she|him|her|his|they|them|their|there)\b", re.IGNORECASE)

@@ -19,7 +19,8 @@ from typing import Any
 from rdflib import RDF, URIRef
 
 from knowledge.errors import BackendError
-from knowledge.labels import LABEL_PREDICATES, VOCABULARY_TYPES, LabelEntry, name_keys, normalise
+from knowledge.labels import LABEL_PREDICATES, VOCABULARY_TYPES, name_keys, normalise
+from knowledge.terms import Entity
 
 LABELS_FILE = "kgreason-labels.sqlite"
 #: bumped when the layout or the keys change; an index of another version is rebuilt when opened
@@ -116,20 +117,20 @@ class LabelStore:
                                 (normalise(name), name))
         return [URIRef(i) for i in dict.fromkeys(r[0] for r in rows)]
 
-    def normalised(self, name: str) -> list[LabelEntry]:
+    def normalised(self, name: str) -> list[Entity]:
         """Resources whose label has a normalised key of `name` (`knowledge.labels.name_keys`)."""
-        out: list[LabelEntry] = []
+        out: list[Entity] = []
         for key in name_keys(name):
             out.extend(e for e in self.entries(key) if e not in out)
         return out
 
-    def partial(self, name: str, limit: int = 50) -> list[LabelEntry]:
+    def partial(self, name: str, limit: int = 50) -> list[Entity]:
         """As `LabelIndex.partial`: labels holding the words of `name` as a whole-word run but longer, best
         first (at most `limit` keys looked at: past a few, a partial name names nothing in particular)."""
         key = normalise(name)
         if not key:
             return []
-        out: list[LabelEntry] = []
+        out: list[Entity] = []
         for k in self.keys_with_words(key, limit):
             out.extend(e for e in self.entries(k) if e not in out)
         return out
@@ -147,10 +148,10 @@ class LabelStore:
         hits.sort(key=lambda k: (not k.startswith(key + " "), len(k), k))
         return hits[:limit]
 
-    def entries(self, key: str) -> list[LabelEntry]:
+    def entries(self, key: str) -> list[Entity]:
         """Resources under one normalised key."""
         rows = self._db.execute("SELECT DISTINCT iri, label FROM labels WHERE norm = ? ORDER BY rowid", (key,))
-        return [LabelEntry(URIRef(i), label) for i, label in rows]
+        return [Entity(URIRef(i), label) for i, label in rows]
 
     def has_key_starting(self, word: str) -> bool:
         """Whether some normalised key is `word` or starts with `word` and a space."""

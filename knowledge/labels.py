@@ -4,11 +4,12 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Iterable
-from dataclasses import dataclass
 
 import rdflib
 from rdflib import OWL, RDF, RDFS, Literal, URIRef
 from rdflib.namespace import FOAF, SKOS, SDO
+
+from knowledge.terms import Entity
 
 #: predicates read as names, best first
 LABEL_PREDICATES: tuple[URIRef, ...] = (RDFS.label, SKOS.prefLabel, SDO.name, FOAF.name, SKOS.altLabel,
@@ -55,21 +56,13 @@ def word_spans(text: str) -> list[tuple[str, int, int]]:
     return out
 
 
-@dataclass(frozen=True)
-class LabelEntry:
-    """One resource and one of its labels."""
-
-    iri: URIRef
-    label: str
-
-
 class LabelIndex:
     """Exact and normalised lookups over labels (every naming convention: `name_keys`), partial names (a
     first name or surname: "Ann" -> "Ann Lee"), and the list of keys a fuzzy matcher searches."""
 
     def __init__(self, pairs: Iterable[tuple[URIRef, str]]) -> None:
         self._exact: dict[str, list[URIRef]] = {}
-        self._norm: dict[str, list[LabelEntry]] = {}
+        self._norm: dict[str, list[Entity]] = {}
         self._label_of: dict[URIRef, str] = {}
         for iri, label in pairs:
             bucket = self._exact.setdefault(label, [])
@@ -77,7 +70,7 @@ class LabelIndex:
                 bucket.append(iri)
                 for key in name_keys(label):
                     if key:
-                        self._norm.setdefault(key, []).append(LabelEntry(iri, label))
+                        self._norm.setdefault(key, []).append(Entity(iri, label))
             self._label_of.setdefault(iri, label)
         self._keys: list[str] | None = None
         self._words: dict[str, list[str]] | None = None
@@ -112,18 +105,18 @@ class LabelIndex:
         """Resources whose label is exactly `name`."""
         return list(self._exact.get(name, ()))
 
-    def normalised(self, name: str) -> list[LabelEntry]:
+    def normalised(self, name: str) -> list[Entity]:
         """Resources whose label has a normalised key of `name` (any naming convention, case, accents)."""
-        out: list[LabelEntry] = []
+        out: list[Entity] = []
         for key in name_keys(name):
             out.extend(e for e in self._norm.get(key, ()) if e not in out)
         return out
 
-    def entries(self, key: str) -> list[LabelEntry]:
+    def entries(self, key: str) -> list[Entity]:
         """Resources under one normalised key."""
         return list(self._norm.get(key, ()))
 
-    def partial(self, name: str) -> list[LabelEntry]:
+    def partial(self, name: str) -> list[Entity]:
         """Resources whose label has the words of `name` as a whole-word run but is longer ("Ann" -> "Ann Lee",
         "pulido" -> "Alan_PULIDO"), best first: the run at the start, then shorter labels."""
         key = normalise(name)
@@ -138,7 +131,7 @@ class LabelIndex:
         first = key.split(" ")[0]
         hits = [k for k in self._words.get(first, ()) if k != key and f" {key} " in f" {k} "]
         hits.sort(key=lambda k: (not k.startswith(key + " "), len(k), k))
-        out: list[LabelEntry] = []
+        out: list[Entity] = []
         for k in hits:
             out.extend(e for e in self._norm[k] if e not in out)
         return out

@@ -12,6 +12,7 @@ from rapidfuzz import fuzz, process
 from rdflib import URIRef
 
 from knowledge.labels import LabelIndex, normalise
+from knowledge.terms import Entity
 
 if TYPE_CHECKING:
     from knowledge.graph import KnowledgeGraph
@@ -23,25 +24,15 @@ PARTIAL_SCORE = 0.85  # a unique partial name ("Ann" for "Ann Lee"); shared by s
 FUZZY_MAX = 0.9
 
 
-@dataclass(frozen=True)
-class Candidate:
-    """One entity a mention may refer to."""
-
-    iri: URIRef
-    label: str
-    score: float
-    method: str  # "exact" | "normalised" | "partial" | "fuzzy" | a fallback's name
-
-
 @dataclass
 class LinkResult:
-    """Candidates for one mention, best first; `ambiguous` when several share the top score."""
+    """Entitys for one mention, best first; `ambiguous` when several share the top score."""
 
     mention: str
-    candidates: list[Candidate] = field(default_factory=list)
+    candidates: list[Entity] = field(default_factory=list)
 
     @property
-    def best(self) -> Candidate | None:
+    def best(self) -> Entity | None:
         return self.candidates[0] if self.candidates else None
 
     @property
@@ -54,11 +45,10 @@ class LinkResult:
 
     def to_dict(self) -> dict[str, Any]:
         return {"mention": self.mention, "ambiguous": self.ambiguous,
-                "candidates": [{"iri": str(c.iri), "label": c.label, "score": round(c.score, 4),
-                                "method": c.method} for c in self.candidates]}
+                "candidates": [c.to_dict() for c in self.candidates]}
 
 
-Fallback = Callable[[str, int], list[Candidate]]
+Fallback = Callable[[str, int], list[Entity]]
 
 
 class EntityLinker:
@@ -78,7 +68,7 @@ class EntityLinker:
         self.fuzzy_cutoff = fuzzy_cutoff
 
     def run(self, mention: str, k: int = 10) -> LinkResult:
-        """Candidates for `mention`, best first."""
+        """Entitys for `mention`, best first."""
         text = mention.strip()
         result = LinkResult(mention=mention)
         if not text:
@@ -89,7 +79,7 @@ class EntityLinker:
         def push(iri: URIRef, label: str, score: float, method: str) -> None:
             if iri not in seen:
                 seen.add(iri)
-                result.candidates.append(Candidate(iri, label, score, method))
+                result.candidates.append(Entity(iri, label, score, method))
 
         for iri in labels.exact(text):
             push(iri, text, EXACT_SCORE, "exact")
@@ -122,10 +112,11 @@ class EntityLinker:
             for entry in labels.entries(found):
                 push(entry.iri, entry.label, FUZZY_MAX * score / 100.0, "fuzzy")
 
-    def _fallback(self, text: str, k: int) -> list[Candidate]:
+    def _fallback(self, text: str, k: int) -> list[Entity]:
         if self.fallback is not None:
             return list(self.fallback(text, k))
         if self.index is not None:
-            hits = self.index.search(text, k=k, kind="entity")
-            return [Candidate(URIRef(h.iri), h.label, float(h.score), "embedding") for h in hits if h.iri]
+            from knowledge.retrieval import as_linker_fallback  # numpy and the index stay unloaded until needed
+
+            return as_linker_fallback(self.index)(text, k)
         return []

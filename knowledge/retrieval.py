@@ -26,11 +26,11 @@ from knowledge.embeddings import Embedder, index_embedder
 from knowledge.errors import InputError
 from knowledge.labels import LABEL_PREDICATES, normalise
 from knowledge.namespaces import KGO
+from knowledge.terms import Entity, Hit
 from knowledge.vector_index import VectorIndex, create_index, load_index
 
 if TYPE_CHECKING:
     from knowledge.graph import KnowledgeGraph
-    from knowledge.linker import Candidate
 
 __all__ = ["Embedder", "Hit", "IndexEntry", "KnowledgeIndex", "SearchResult", "IndexCorruptError",
            "IndexMismatchError", "KINDS", "graph_fingerprint", "default_cache_dir", "cache_folder", "ProgressFn",
@@ -83,27 +83,6 @@ class IndexEntry:
                    iri=d.get("iri"), types=tuple(d.get("types", ())),
                    triple=tuple(triple) if triple else None,  # type: ignore[arg-type]
                    source=d.get("source"), start=d.get("start"), end=d.get("end"))
-
-
-@dataclass(frozen=True)
-class Hit:
-    """A search result: cosine score, kind, the label shown, the graph IRI (entity, fact subject or passage)."""
-
-    score: float
-    kind: str
-    label: str
-    iri: str | None
-    text: str
-    triple: tuple[str, str, str] | None = None
-    source: str | None = None
-    types: tuple[str, ...] = ()
-    start: int | None = None
-    end: int | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        d = asdict(self)
-        d["score"] = round(self.score, 4)
-        return {k: v for k, v in d.items() if v not in (None, ())}
 
 
 @dataclass
@@ -722,17 +701,16 @@ def _read_entries(path: Path) -> dict[int, IndexEntry]:
     return entries
 
 
-def as_linker_fallback(index: KnowledgeIndex, min_score: float = 0.5) -> Callable[[str, int], list["Candidate"]]:
-    """A `(mention, k) -> [Candidate]` hook for EntityLinker(fallback=...) that searches entity names."""
-    from knowledge.linker import Candidate
+def as_linker_fallback(index: KnowledgeIndex, min_score: float = 0.5) -> Callable[[str, int], list[Entity]]:
+    """A `(mention, k) -> [Entity]` hook for EntityLinker(fallback=...) that searches entity names."""
 
-    def fallback(mention: str, k: int = 10) -> list[Candidate]:
+    def fallback(mention: str, k: int = 10) -> list[Entity]:
         seen: set[str] = set()
         out = []
         for h in index.search(mention, k=k * 2, kind="entity"):
             if h.iri and h.iri not in seen and h.score >= min_score:
                 seen.add(h.iri)
-                out.append(Candidate(URIRef(h.iri), h.label, float(h.score), "embedding"))
+                out.append(Entity(URIRef(h.iri), h.label, float(h.score), "embedding"))
         return out[:k]
 
     return fallback

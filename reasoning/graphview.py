@@ -11,17 +11,18 @@ from dataclasses import dataclass, field
 
 import rdflib
 from rdflib import OWL, RDF, RDFS, Literal, URIRef
-from rdflib.namespace import FOAF, SDO, SKOS
+from rdflib.namespace import SKOS
 from rdflib.term import Node
 
 from knowledge.graph import gc_paused
-from knowledge.labels import name_keys
+from knowledge.labels import LABEL_PREDICATES, name_keys
 from knowledge.namespaces import KGO
 from knowledge.terms import Triple, iri_tail  # noqa: F401  (re-exported to reasoning/agents)
 
 
-LABEL_PROPS = (RDFS.label, SKOS.prefLabel, SDO.name, FOAF.name)
-_LABEL_SET = frozenset(LABEL_PROPS)
+#: the graph's name predicates, best first (`knowledge.labels.LABEL_PREDICATES`: the label index reads the same)
+LABEL_PROPS = LABEL_PREDICATES
+_LABEL_RANK = {p: i for i, p in enumerate(LABEL_PROPS)}
 #: Namespaces whose properties describe the schema or documents, not facts worth walking.
 SCHEMA_NAMESPACES = (str(RDF), str(RDFS), str(OWL), str(SKOS), str(KGO), "http://www.w3.org/2002/07/owl#")
 
@@ -81,6 +82,8 @@ class GraphView:
     #: per-view memo of derived lookups (e.g. path label -> steps); valid as long as the view is
     memo: dict[object, object] = field(default_factory=dict, repr=False)
     _nodes: dict[Node, Node] = field(default_factory=dict, repr=False)
+    #: rank in LABEL_PROPS of the predicate a label came from, for labels not from rdfs:label
+    _label_ranks: dict[Node, int] = field(default_factory=dict, repr=False)
 
     @classmethod
     def build(cls, graph: object, extra: Iterable[Triple] = ()) -> "GraphView":
@@ -99,19 +102,24 @@ class GraphView:
     def _ingest(self, triples: Iterable[Triple]) -> None:
         out, inc, labels = self.out, self.inc, self.labels
         intern = self._nodes.setdefault
-        label_props, rdfs_label = _LABEL_SET, RDFS.label
+        label_rank, ranks = _LABEL_RANK, self._label_ranks
         subj_role, obj_role = KGO.subjectRole, KGO.objectRole
-        special = label_props | {subj_role, obj_role}
+        special = frozenset(label_rank) | {subj_role, obj_role}
         n = 0
         for s, p, o in triples:
             n += 1
             s = intern(s, s)
             p = intern(p, p)
             if p in special:
-                if p in label_props:
-                    if isinstance(o, Literal):
-                        if p == rdfs_label or s not in labels:
+                rank = label_rank.get(p)
+                if rank is not None:
+                    if isinstance(o, Literal):  # the best predicate's first label, as `LabelIndex.label_of`
+                        if s not in labels or rank < ranks.get(s, 0):
                             labels[s] = str(o)
+                            if rank:
+                                ranks[s] = rank
+                            else:
+                                ranks.pop(s, None)
                         continue
                 elif p == subj_role:
                     self.subject_roles[s] = self.subject_roles.get(s, ()) + (str(o),)  # type: ignore[index]

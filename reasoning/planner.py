@@ -19,6 +19,7 @@ from knowledge.labels import name_keys, word_spans
 from reasoning.graphview import GraphView, role_key
 from reasoning.paths import PathStep
 from reasoning.relnames import canonical, inverse_pairs, name_words, relation_name, roles, sorted_neighbours
+from reasoning.types import Mention
 
 STOPWORDS = frozenset(
     "a an the of in on at to for by with from and or is are was were be been being do does did has have had "
@@ -34,18 +35,6 @@ _PLACE_OR_TIME = {
                        "county area continent site venue address birthplace hometown residence headquarters".split()),
     "when": frozenset(role_key(w) for w in "year date time day month decade century period era".split())}
 _SAMENESS = frozenset("same share shares shared sharing also other others another too common co together".split())
-
-
-@dataclass(frozen=True)
-class Mention:
-    """A span of the question that names an entity of the graph."""
-
-    text: str
-    start: int
-    end: int
-    score: float
-    source: str  # "model" | "dictionary" | "partial" | "fuzzy" | "guess"
-    nodes: tuple[Node, ...] = ()
 
 
 @dataclass(frozen=True)

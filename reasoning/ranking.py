@@ -12,29 +12,10 @@ from reasoning.graphview import GraphView, Triple
 from reasoning.paths import PathReasoner, PathStep, Proof
 from reasoning.planner import PlanCandidate
 from reasoning.provenance import Derivation
-
-
-@dataclass(frozen=True)
-class Topic:
-    """A linked topic entity with the confidences that led to it."""
-
-    node: Node
-    label: str
-    mention: str
-    span_score: float = 1.0
-    link_score: float = 1.0
-
+from reasoning.types import FactHit, Topic
 
 #: `RankingResult.missing` when no plan was tried at all
 NO_PATH = "I found no relation path around the entities in the question"
-
-
-@dataclass(frozen=True)
-class FactHit:
-    """A retrieved fact (from the vector index) with its similarity."""
-
-    triple: Triple
-    score: float
 
 
 @dataclass
@@ -64,9 +45,9 @@ class AnswerRanker:
     reaches answers, narrowed to those tied to any other entity the question names (preferring the first plan
     such an entity narrows); retrieved facts touching a topic are the fallback. Ordering is deterministic."""
 
-    def __init__(self, reasoner: PathReasoner | None = None, max_tries: int = 8, max_answers: int = 200,
+    def __init__(self, path_reasoner: PathReasoner | None = None, max_tries: int = 8, max_answers: int = 200,
                  fact_weight: float = 0.5) -> None:
-        self.reasoner = reasoner or PathReasoner()
+        self.path_reasoner = path_reasoner or PathReasoner()
         self.max_tries = max_tries
         self.max_answers = max_answers
         self.fact_weight = fact_weight
@@ -79,7 +60,7 @@ class AnswerRanker:
         first_failure: str | None = None
         first: RankingResult | None = None  # the best plan with answers, kept while looking for a narrowed one
         for topic, plan in pairs[: self.max_tries]:
-            found = self.reasoner.run_view(view, topic.node, plan.steps)
+            found = self.path_reasoner.run_view(view, topic.node, plan.steps)
             if found.answers:
                 score = topic.span_score * topic.link_score * plan.score
                 answers = [RankedAnswer(n, view.label(n), round(score, 6), proofs, plan.label)

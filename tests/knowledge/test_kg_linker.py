@@ -8,7 +8,8 @@ from rdflib import RDFS, Literal, URIRef
 
 from knowledge.graph import KnowledgeGraph
 from knowledge.labels import normalise
-from knowledge.linker import Candidate, EntityLinker
+from knowledge.linker import EntityLinker
+from knowledge.terms import Entity
 from knowledge.namespaces import entity_iri
 
 
@@ -54,9 +55,9 @@ def test_ambiguous_names_return_every_entity(movies_file: Path) -> None:
 def test_fallback_hook_used_only_when_labels_fail(linker: EntityLinker) -> None:
     calls: list[str] = []
 
-    def fallback(mention: str, k: int) -> list[Candidate]:
+    def fallback(mention: str, k: int) -> list[Entity]:
         calls.append(mention)
-        return [Candidate(entity_iri("Kismet"), "Kismet", 0.5, "embedding")]
+        return [Entity(entity_iri("Kismet"), "Kismet", 0.5, "embedding")]
 
     linker.fallback = fallback
     assert linker.run("Heat").best.method == "exact"

@@ -105,3 +105,26 @@ def test_detector_typos_and_partial_names_only_when_no_name_is_found() -> None:
     # nothing close to any name: nothing found, not a guess
     assert EntityDetector().run("what is the capital of freedonia", view) == []
     assert lookup_label("ALAN pulido", view) == (URIRef(EX + "alan"),)
+
+
+def test_view_graph_and_label_index_give_a_node_one_name() -> None:
+    """One list of name predicates, best first (rdfs:label, skos:prefLabel, schema:name, foaf:name, ...): the
+    adjacency view, `KnowledgeGraph.label` and the label index name every node alike, whatever the triple order."""
+    from rdflib.namespace import FOAF, SKOS
+
+    from knowledge.graph import KnowledgeGraph
+
+    knows = URIRef(EX + "knows")
+    pref, http_name, both = URIRef(EX + "pref"), URIRef(EX + "httpName"), URIRef(EX + "both")
+    kg = KnowledgeGraph.open("memory")
+    kg.add([(pref, FOAF.name, Literal("Foaf Name")), (pref, SKOS.prefLabel, Literal("Preferred Name")),
+            (http_name, URIRef("http://schema.org/name"), Literal("Http Schema Name")),
+            (both, SKOS.prefLabel, Literal("Second Best")), (both, RDFS.label, Literal("Best")),
+            (pref, knows, http_name), (http_name, knows, both)])
+    view = GraphView.build(kg)
+    index = kg.labels()
+    assert [view.label(n) for n in (pref, http_name, both)] == ["Preferred Name", "Http Schema Name", "Best"]
+    assert [kg.label(n) for n in (pref, http_name, both)] == [view.label(n) for n in (pref, http_name, both)]
+    assert [index.label_of(n) for n in (pref, http_name, both)] == [view.label(n) for n in (pref, http_name, both)]
+    # a name predicate is a name, not a relation to walk
+    assert set(view.out) == {knows}
