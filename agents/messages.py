@@ -7,11 +7,12 @@ from typing import Any
 
 from rdflib.term import Node
 
+from knowledge.terms import Hit
 from reasoning.graphview import Triple
 from reasoning.planner import PlanCandidate
 from reasoning.provenance import Derivation
 from reasoning.ranking import RankingResult
-from reasoning.types import FactHit, Mention, Topic
+from reasoning.types import Mention, Topic
 
 
 @dataclass
@@ -41,9 +42,10 @@ class Plans:
 
 @dataclass
 class Retrieval:
-    """Retriever -> Reasoner: facts from the vector index (empty when no index is configured)."""
+    """Retriever: what the vector index finds for the question (empty when no index is configured); shown in the
+    trace, never taken as answers (a fact about the topic need not answer the question)."""
 
-    facts: list[FactHit] = field(default_factory=list)
+    facts: list[Hit] = field(default_factory=list)
     passages: list[str] = field(default_factory=list)
     searched: bool = False  # False: no index yet (off, or still being built)
 

@@ -16,7 +16,7 @@ from reasoning.graphview import GraphView
 from reasoning.planner import STOPWORDS, PlanCandidate, lookup_label, plan_fits, steps_for_label
 from reasoning.proofs import conditions_hold, proof_holds
 from reasoning.ranking import RankingResult, named_others
-from reasoning.types import FactHit, Mention, Topic
+from reasoning.types import Mention, Topic
 
 
 class Agent:
@@ -187,7 +187,8 @@ class Linker(Agent):
 
 
 class Retriever(Agent):
-    """Facts similar to the question from the vector index (skipped when no index is configured)."""
+    """Facts and passages similar to the question from the vector index, for the trace (skipped when no index is
+    configured); answers come from paths only."""
 
     name = "retriever"
     writes = "retrieval"
@@ -204,9 +205,9 @@ class Retriever(Agent):
             return Retrieval()
         out = Retrieval(searched=True)
         for hit in index.search(bb.question, k=10):
-            if getattr(hit, "triple", None):
-                out.facts.append(FactHit(tuple(hit.triple), float(hit.score)))  # type: ignore[arg-type]
-            elif getattr(hit, "kind", "") == "passage" and getattr(hit, "text", None):
+            if hit.triple:
+                out.facts.append(hit)
+            elif hit.kind == "passage" and hit.text:
                 out.passages.append(hit.text)  # entity hits are names, not passages: the linker has those
         return out
 
@@ -278,10 +279,10 @@ class Planner(Agent):
 
 
 class Reasoner(Agent):
-    """Executes plans best-first over the graph (rule-derived triples included); retrieved facts as fallback."""
+    """Executes plans best-first over the graph (rule-derived triples included) and ranks what they reach."""
 
     name = "reasoner"
-    reads = ("plans", "retrieval")
+    reads = ("plans",)
     writes = "ranking"
 
     def summarise_input(self, bb: Blackboard) -> str:
@@ -290,14 +291,13 @@ class Reasoner(Agent):
     def summarise(self, out: RankingResult) -> str:
         if not out.answers:
             return f"no answer: {out.missing or 'no plan held'}"
-        return f"{len(out.answers)} answers via {out.plan.label if out.plan else 'retrieved facts'}"
+        return f"{len(out.answers)} answers via {out.plan.label if out.plan else 'no plan'}"
 
     def blocking(self, bb: Blackboard) -> bool:
         return False  # in-memory work over the adjacency view
 
     def step(self, bb: Blackboard) -> RankingResult:
-        facts = bb.retrieval.facts if bb.retrieval else []
-        return self.rt.ranker.run(self.view(bb), bb.plans.pairs if bb.plans else [], facts)
+        return self.rt.ranker.run(self.view(bb), bb.plans.pairs if bb.plans else [])
 
 
 class Answerer(Agent):
@@ -328,8 +328,7 @@ class Answerer(Agent):
         topic = ranking.topic.node if ranking.topic is not None else None
         answers: list[Answer] = []
         for a in ranking.answers:
-            start = topic if a.via != "retrieved fact" else None  # a fact may touch any linked topic
-            proofs = [p for p in a.proofs if proof_holds(view, p, start, a.node)]
+            proofs = [p for p in a.proofs if proof_holds(view, p, topic, a.node)]
             if proofs and conditions_hold(view, a.conditions, a.node):
                 answers.append(Answer(a.node, a.label, a.score, proofs, conditions=list(a.conditions)))
         if not answers:

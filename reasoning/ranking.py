@@ -1,4 +1,4 @@
-"""Rank answer candidates from (topic, path) plans and retrieved facts; say what is missing when none hold."""
+"""Rank answer candidates from (topic, path) plans; say what is missing when none hold."""
 from __future__ import annotations
 
 import re
@@ -12,7 +12,7 @@ from reasoning.graphview import GraphView, Triple
 from reasoning.paths import PathReasoner, PathStep, Proof
 from reasoning.planner import PlanCandidate
 from reasoning.provenance import Derivation
-from reasoning.types import FactHit, Topic
+from reasoning.types import Topic
 
 #: `RankingResult.missing` when no plan was tried at all
 NO_PATH = "I found no relation path around the entities in the question"
@@ -24,7 +24,7 @@ class RankedAnswer:
     label: str
     score: float
     proofs: list[Proof]
-    via: str  # the path or "retrieved fact"
+    via: str  # the path label
     #: facts tying the answer to another entity the question names ("... starring Meg Ryan")
     conditions: list[Triple] = field(default_factory=list)
 
@@ -43,20 +43,18 @@ class RankingResult:
 class AnswerRanker:
     """Tries (topic, plan) pairs best-first (score = span x link x path confidence) and keeps the first that
     reaches answers, narrowed to those tied to any other entity the question names (preferring the first plan
-    such an entity narrows); retrieved facts touching a topic are the fallback. Ordering is deterministic."""
+    such an entity narrows). Ordering is deterministic. Every answer comes from a path with its proof: a fact
+    the retrieval index finds is not an answer (one about the topic need not answer the question asked)."""
 
-    def __init__(self, path_reasoner: PathReasoner | None = None, max_tries: int = 8, max_answers: int = 200,
-                 fact_weight: float = 0.5) -> None:
+    def __init__(self, path_reasoner: PathReasoner | None = None, max_tries: int = 8,
+                 max_answers: int = 200) -> None:
         self.path_reasoner = path_reasoner or PathReasoner()
         self.max_tries = max_tries
         self.max_answers = max_answers
-        self.fact_weight = fact_weight
 
-    def run(self, view: GraphView, plans: Sequence[tuple[Topic, PlanCandidate]],
-            facts: Sequence[FactHit] = ()) -> RankingResult:
+    def run(self, view: GraphView, plans: Sequence[tuple[Topic, PlanCandidate]]) -> RankingResult:
         pairs = sorted(plans, key=lambda tp: (-tp[0].span_score * tp[0].link_score * tp[1].score,
                                               len(tp[1].steps), tp[1].label, str(tp[0].node)))
-        result = RankingResult()
         first_failure: str | None = None
         first: RankingResult | None = None  # the best plan with answers, kept while looking for a narrowed one
         for topic, plan in pairs[: self.max_tries]:
@@ -79,27 +77,7 @@ class AnswerRanker:
                 first_failure = self._why(view, topic, plan.steps, found.stopped_at or 0)
         if first is not None:
             return first
-        topics = {t.node: t for t, _ in pairs}
-        fact_answers: dict[Node, RankedAnswer] = {}
-        for hit in facts:
-            s, p, o = hit.triple
-            if not view.has(s, p, o):
-                continue
-            for here, there in ((s, o), (o, s)):
-                if here in topics and there not in topics:
-                    t = topics[here]
-                    score = round(self.fact_weight * hit.score * t.link_score, 6)
-                    prev = fact_answers.get(there)
-                    if prev is None or prev.score < score:
-                        fact_answers[there] = RankedAnswer(there, view.label(there), score, [(hit.triple,)],
-                                                           "retrieved fact")
-                        result.topic = t
-        if fact_answers:
-            result.answers = sorted(fact_answers.values(), key=lambda a: (-a.score, a.label, str(a.node)))
-            result.reached = len(result.answers)
-            return result
-        result.missing = first_failure or NO_PATH
-        return result
+        return RankingResult(missing=first_failure or NO_PATH)
 
     @staticmethod
     def _constrain(view: GraphView, answers: list[RankedAnswer],

@@ -1,5 +1,5 @@
 """The question's domain types, defined once: an entity `Mention` (a span of the question that names graph
-nodes), the linked `Topic` a plan starts from, and a retrieved `FactHit`.
+nodes) and the linked `Topic` a plan starts from.
 
 The graph's own types (`Triple`, `Entity`, the retrieval `Hit`) are in `knowledge.terms`; a document's NER span
 (`EntitySpan`: an entity class, no graph terms) in `finetune.ner`; answers and turns in `agents.messages`."""
@@ -8,8 +8,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from rdflib.term import Node
-
-from knowledge.terms import Triple
 
 
 @dataclass(frozen=True)
@@ -33,11 +31,3 @@ class Topic:
     mention: str
     span_score: float = 1.0
     link_score: float = 1.0
-
-
-@dataclass(frozen=True)
-class FactHit:
-    """A fact retrieved by the vector index, with its similarity."""
-
-    triple: Triple
-    score: float

@@ -102,6 +102,20 @@ def test_no_relation_named_means_no_answer(coord: Coordinator) -> None:
     assert not result.found and result.answers == [] and "no relation named like 'tall'" in result.reply
 
 
+def test_retrieved_facts_are_shown_never_taken_as_answers(coord: Coordinator, tmp_path: Path) -> None:
+    """With a retrieval index, facts about Alice are found for "how tall is Alice?", but none of them answers
+    it: answers come from relation paths the question names, so there is still none."""
+    from knowledge.retrieval import KnowledgeIndex
+
+    coord.warm_up()
+    coord.runtime.set_index(KnowledgeIndex.build(coord.graph, tmp_path / "index"))
+    result = coord.run("how tall is Alice?")
+    steps = {s.agent: s for s in result.trace}
+    assert steps["retriever"].status == "ok" and not steps["retriever"].output_summary.startswith("0 facts")
+    assert not result.found and result.answers == [] and "no relation named like 'tall'" in result.reply
+    assert {a.label for a in coord.run("where does Alice live?").answers} == {"London"}  # paths still answer
+
+
 def test_unknown_entity_says_not_found(coord: Coordinator) -> None:
     result = coord.run("who founded Zorg Industries?")
     assert not result.found and result.answers == []
