@@ -12,6 +12,7 @@ from agents.replies import missing_reply
 from agents.runtime import Runtime
 from agents.scope import in_scope, model_properties
 from agents.session import Session, person_like
+from knowledge.labels import closeness
 from reasoning.graphview import GraphView
 from reasoning.planner import STOPWORDS, PlanCandidate, lookup_label, plan_fits, steps_for_label
 from reasoning.proofs import conditions_hold, proof_holds
@@ -106,8 +107,11 @@ class Extractor(Agent):
 
 
 def _inside(inner: Mention, outer: Mention) -> bool:
-    """Whether `inner`'s span of the question lies within `outer`'s."""
-    return outer.start <= inner.start and inner.end <= outer.end
+    """Whether the words of `inner`'s span of the question lie within `outer`'s (punctuation at its ends aside:
+    a model span "life!" lies within "that's life" found as a label)."""
+    words = [i for i, ch in enumerate(inner.text) if ch.isalnum()]
+    start, end = (inner.start + words[0], inner.start + words[-1] + 1) if words else (inner.start, inner.end)
+    return outer.start <= start and end <= outer.end
 
 
 def _names_something(text: str, bb: Blackboard) -> bool:
@@ -164,8 +168,9 @@ class Linker(Agent):
             if not any(ch.isalnum() for ch in m.text):
                 continue  # punctuation alone would match every punctuation-only label
             nodes = m.nodes or lookup_label(m.text, view)
-            # the label as written beats one that only matches case-insensitively ("Hotel" vs the tag "hotel")
-            scored = [(n, 1.0 if view.label(n) == m.text else 0.97) for n in nodes]
+            # the label as written beats one that only matches case-insensitively ("Hotel" vs the tag "hotel"),
+            # and that one a label differing in accents or punctuation ("Bruno" vs "Brüno" for "bruno")
+            scored = [(n, closeness(view.label(n), m.text)) for n in nodes]
             if not scored:
                 result = self.rt.linker.run(m.text, k=3)
                 scored = [(c.iri, float(c.score)) for c in result.candidates]

@@ -34,6 +34,15 @@ def normalise(text: str) -> str:
     return " ".join(_NON_WORD.sub(" ", stripped.casefold()).split())
 
 
+def closeness(label: str, text: str) -> float:
+    """How closely `text` writes a `label` it matches under a normalised key: 1.0 as written, 0.97 up to case,
+    0.96 only under the key (accents, punctuation or underscores differ: "bruno" is closer to "Bruno" than to
+    "Brüno", "taxi!" to "Taxi!" than to "Taxi")."""
+    if label == text:
+        return 1.0
+    return 0.97 if label.casefold() == text.casefold() else 0.96
+
+
 def split_camel(text: str) -> str:
     """camelCase / PascalCase words taken apart ("placeOfBirth" -> "place Of Birth", "HTMLParser" -> "HTML Parser")."""
     return _CAMEL.sub(" ", text)

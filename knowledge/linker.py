@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 from rapidfuzz import fuzz, process
 from rdflib import URIRef
 
-from knowledge.labels import LabelIndex, normalise
+from knowledge.labels import LabelIndex, closeness, normalise
 from knowledge.terms import Entity
 
 if TYPE_CHECKING:
@@ -19,6 +19,7 @@ if TYPE_CHECKING:
 
 #: score given to each kind of match (fuzzy scores are scaled into [0, FUZZY_MAX])
 EXACT_SCORE = 1.0
+CASE_SCORE = 0.97  # the label as written up to case
 NORMALISED_SCORE = 0.95
 PARTIAL_SCORE = 0.85  # a unique partial name ("Ann" for "Ann Lee"); shared by several: 0.8
 FUZZY_MAX = 0.9
@@ -83,8 +84,9 @@ class EntityLinker:
 
         for iri in labels.exact(text):
             push(iri, text, EXACT_SCORE, "exact")
-        for entry in labels.normalised(text):
-            push(entry.iri, entry.label, NORMALISED_SCORE, "normalised")
+        for entry in labels.normalised(text):  # the same words up to case first ("bruno": Bruno, then Brüno)
+            same_case = closeness(entry.label, text) >= CASE_SCORE
+            push(entry.iri, entry.label, CASE_SCORE if same_case else NORMALISED_SCORE, "normalised")
         if not result.candidates:
             partial = labels.partial(text)[:k]
             for entry in partial:

@@ -15,7 +15,7 @@ from rapidfuzz import fuzz, process
 from rdflib import URIRef
 from rdflib.term import Node
 
-from knowledge.labels import name_keys, word_spans
+from knowledge.labels import closeness, name_keys, word_spans
 from reasoning.graphview import GraphView, role_key
 from reasoning.paths import PathStep
 from reasoning.relnames import canonical, inverse_pairs, name_words, relation_name, roles, sorted_neighbours
@@ -198,6 +198,7 @@ class EntityDetector:
                 if not nodes:
                     continue
                 start, end = toks[i][1], toks[i + n - 1][2]
+                start, end, nodes = _as_written(question, start, end, nodes, view)
                 score = _span_score(n) * (0.6 if n == 1 and words[0] in STOPWORDS else 1.0)
                 if n == 1 and words[0] in relation_words(view):
                     score *= 0.3  # "actors", "director", "year": most likely the relation, not a tag of that name
@@ -238,6 +239,31 @@ class EntityDetector:
                         score = 0.9 * _span_score(len(hit[0].split(" "))) * hit[1] / 100.0
                         out.append(Mention(question[start:end], start, end, score, "fuzzy", nodes))
         return out
+
+
+def _as_written(question: str, start: int, end: int, nodes: list[Node],
+                view: GraphView) -> tuple[int, int, list[Node]]:
+    """The span widened over the punctuation attached to it when a label is written there with it ("that's
+    life!" for "That's Life!", "which way is up?"), and the nodes, those whose label the question writes
+    most closely first (`knowledge.labels.closeness`): the words alone also match labels that differ in
+    punctuation or accents ("Taxi" for "taxi!", "Brüno" for "bruno")."""
+    lo, hi = start, end
+    while lo > 0 and not question[lo - 1].isspace() and not question[lo - 1].isalnum():
+        lo -= 1
+    while hi < len(question) and not question[hi].isspace() and not question[hi].isalnum():
+        hi += 1
+    best = (0.0, 0, start, end)
+    ranked: list[tuple[tuple[float, int], int, Node]] = []
+    for k, node in enumerate(nodes):
+        label = view.label(node)
+        # as written beats up to case beats the key alone; then the label writing more of the text ("Taxi!")
+        score, width, s, e = max((closeness(label, question[s:e]), e - s, s, e) for s in range(start, lo - 1, -1)
+                                 for e in range(end, hi + 1))
+        if score > 0.96 and (score, width) > best[:2]:
+            best = (score, width, s, e)
+        ranked.append(((score, width) if score > 0.96 else (score, 0), k, node))
+    ranked.sort(key=lambda x: (-x[0][0], -x[0][1], x[1]))
+    return best[2], best[3], [node for _, _, node in ranked]
 
 
 def _best_spans(mentions: Sequence[Mention]) -> list[Mention]:

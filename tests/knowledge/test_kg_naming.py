@@ -6,7 +6,7 @@ import pytest
 import rdflib
 from rdflib import RDFS, Literal, URIRef
 
-from knowledge.labels import LabelIndex, name_keys, normalise, word_spans
+from knowledge.labels import LabelIndex, closeness, name_keys, normalise, word_spans
 from knowledge.terms import iri_tail
 from knowledge.linker import EntityLinker
 from reasoning.graphview import GraphView
@@ -128,3 +128,48 @@ def test_view_graph_and_label_index_give_a_node_one_name() -> None:
     assert [index.label_of(n) for n in (pref, http_name, both)] == [view.label(n) for n in (pref, http_name, both)]
     # a name predicate is a name, not a relation to walk
     assert set(view.out) == {knows}
+
+
+def _films_graph() -> rdflib.Graph:
+    """Titles that differ only in accents or punctuation (as MetaQA's "Bruno" / "Brüno", "Taxi" / "Taxi!")."""
+    g = rdflib.Graph()
+    by = URIRef(EX + "directed_by")
+    for key, title in {"bruno": "Bruno", "bruno2": "Brüno", "taxi": "Taxi", "taxi2": "Taxi!", "life": "Life",
+                       "thatslife": "That's Life!", "up": "Up", "wayup": "Which Way Is Up?"}.items():
+        g.add((URIRef(EX + key), RDFS.label, Literal(title)))
+        g.add((URIRef(EX + key), by, URIRef(EX + "someone")))
+    return g
+
+
+def test_closeness_prefers_the_label_written_as_in_the_question() -> None:
+    assert closeness("Bruno", "Bruno") == 1.0
+    assert closeness("Bruno", "bruno") > closeness("Brüno", "bruno")
+    assert closeness("Taxi!", "taxi!") > closeness("Taxi", "taxi!")
+    linker = EntityLinker(_KG(_films_graph()))  # type: ignore[arg-type]
+    assert [c.label for c in linker.run("bruno").candidates] == ["Bruno", "Brüno"]
+    assert [c.label for c in linker.run("brüno").candidates] == ["Brüno", "Bruno"]
+    assert linker.run("taxi!").best.label == "Taxi!"
+
+
+@pytest.mark.parametrize("question, text, first", [
+    ("who directed bruno", "bruno", "bruno"),
+    ("who directed brüno", "brüno", "bruno2"),
+    ("who directed taxi!", "taxi!", "taxi2"),
+    ("who directed taxi", "taxi", "taxi"),
+    ("who directed that's life!", "that's life!", "thatslife"),  # punctuation ending the label and the question
+    ("who directed which way is up?", "which way is up?", "wayup"),
+    ("who directed up?", "up", "up"),  # "?" only ends the question
+])
+def test_detector_widens_a_span_over_the_label_punctuation(question: str, text: str, first: str) -> None:
+    found = EntityDetector().run(question, GraphView.build(_films_graph()))
+    assert found[0].text == text and found[0].nodes[0] == URIRef(EX + first), found
+
+
+def test_a_model_span_with_punctuation_lies_within_the_label_found() -> None:
+    from agents.roles import _inside
+    from reasoning.types import Mention
+
+    q = "what films share actors with that's life!"
+    model = Mention("life!", q.index("life!"), len(q), 1.0, "model")
+    label = Mention("that's life", q.index("that's"), q.index("!"), 0.5, "dictionary")
+    assert _inside(model, label) and not _inside(label, model)
