@@ -28,7 +28,7 @@ CHAIN = ((HEAT, STARRED, PACINO), (HEAT, DIRECTED, MANN), (COLLATERAL, DIRECTED,
 def test_a_chain_of_graph_facts_from_topic_to_answer_holds() -> None:
     v = view()
     assert proof_holds(v, CHAIN, PACINO, COLLATERAL)
-    assert proof_holds(v, CHAIN, None, COLLATERAL)  # retrieved facts: any start
+    assert proof_holds(v, CHAIN, None, COLLATERAL)  # no topic given: any start
     assert proof_holds(v, ((HEAT, DIRECTED, MANN),), HEAT, MANN)
 
 
