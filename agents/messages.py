@@ -42,8 +42,8 @@ class Plans:
 
 @dataclass
 class Retrieval:
-    """Retriever: what the vector index finds for the question (empty when no index is configured); shown in the
-    trace, never taken as answers (a fact about the topic need not answer the question)."""
+    """Retriever: what the vector index finds for the question (empty when no index is configured); shown in
+    the trace, never taken as answers (a fact about the topic need not answer the question)."""
 
     facts: list[Hit] = field(default_factory=list)
     passages: list[str] = field(default_factory=list)

@@ -192,8 +192,8 @@ class Linker(Agent):
 
 
 class Retriever(Agent):
-    """Facts and passages similar to the question from the vector index, for the trace (skipped when no index is
-    configured); answers come from paths only."""
+    """Facts and passages similar to the question from the vector index, for the trace (skipped when no index
+    is configured); answers come from paths only."""
 
     name = "retriever"
     writes = "retrieval"

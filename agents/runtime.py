@@ -119,7 +119,8 @@ class Runtime:
 
     @property
     def ranker(self) -> AnswerRanker:
-        return self._once("ranker", lambda: AnswerRanker(self.path_reasoner, max_answers=self.config.max_answers))
+        return self._once("ranker", lambda: AnswerRanker(self.path_reasoner,
+                                                         max_answers=self.config.max_answers))
 
     def parse(self, questions: list[str]) -> list[Any]:
         """Run the question model (which must exist) with the configured torch threads in this thread."""

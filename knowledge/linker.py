@@ -118,7 +118,7 @@ class EntityLinker:
         if self.fallback is not None:
             return list(self.fallback(text, k))
         if self.index is not None:
-            from knowledge.retrieval import as_linker_fallback  # numpy and the index stay unloaded until needed
+            from knowledge.retrieval import as_linker_fallback  # numpy stays unloaded until needed
 
             return as_linker_fallback(self.index)(text, k)
         return []

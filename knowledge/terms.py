@@ -2,9 +2,9 @@
 `Entity` (what label indexes and the linker return) and a retrieval `Hit` (an entity, fact or passage found by
 the vector index).
 
-Every layer above (reasoning, agents) imports these from here rather than defining its own. The question's own
-types (a `Mention` of an entity in the question, the linked `Topic`) are in `reasoning.types`; a document's NER
-span (`EntitySpan`, no graph terms) in `finetune.ner`."""
+Every layer above (reasoning, agents) imports these from here rather than defining its own. The question's
+own types (a `Mention` of an entity in the question, the linked `Topic`) are in `reasoning.types`; a
+document's NER span (`EntitySpan`, no graph terms) in `finetune.ner`."""
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
@@ -45,7 +45,8 @@ class Entity:
     method: str = "label"
 
     def to_dict(self) -> dict[str, Any]:
-        return {"iri": str(self.iri), "label": self.label, "score": round(self.score, 4), "method": self.method}
+        return {"iri": str(self.iri), "label": self.label, "score": round(self.score, 4),
+                "method": self.method}
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,7 @@ from knowledge.namespaces import KGO
 from knowledge.terms import Triple, iri_tail  # noqa: F401  (re-exported to reasoning/agents)
 
 
-#: the graph's name predicates, best first (`knowledge.labels.LABEL_PREDICATES`: the label index reads the same)
+#: the name predicates, best first (`knowledge.labels.LABEL_PREDICATES`, as the label index reads them)
 LABEL_PROPS = LABEL_PREDICATES
 _LABEL_RANK = {p: i for i, p in enumerate(LABEL_PROPS)}
 #: Namespaces whose properties describe the schema or documents, not facts worth walking.

@@ -1,8 +1,9 @@
 """The question's domain types, defined once: an entity `Mention` (a span of the question that names graph
 nodes) and the linked `Topic` a plan starts from.
 
-The graph's own types (`Triple`, `Entity`, the retrieval `Hit`) are in `knowledge.terms`; a document's NER span
-(`EntitySpan`: an entity class, no graph terms) in `finetune.ner`; answers and turns in `agents.messages`."""
+The graph's own types (`Triple`, `Entity`, the retrieval `Hit`) are in `knowledge.terms`; a document's NER
+span (`EntitySpan`: an entity class, no graph terms) in `finetune.ner`; answers and turns in
+`agents.messages`."""
 from __future__ import annotations
 
 from dataclasses import dataclass

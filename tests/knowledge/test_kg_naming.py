@@ -109,7 +109,8 @@ def test_detector_typos_and_partial_names_only_when_no_name_is_found() -> None:
 
 def test_view_graph_and_label_index_give_a_node_one_name() -> None:
     """One list of name predicates, best first (rdfs:label, skos:prefLabel, schema:name, foaf:name, ...): the
-    adjacency view, `KnowledgeGraph.label` and the label index name every node alike, whatever the triple order."""
+    adjacency view, `KnowledgeGraph.label` and the label index name every node alike, whatever the triple
+    order."""
     from rdflib.namespace import FOAF, SKOS
 
     from knowledge.graph import KnowledgeGraph
@@ -123,9 +124,10 @@ def test_view_graph_and_label_index_give_a_node_one_name() -> None:
             (pref, knows, http_name), (http_name, knows, both)])
     view = GraphView.build(kg)
     index = kg.labels()
-    assert [view.label(n) for n in (pref, http_name, both)] == ["Preferred Name", "Http Schema Name", "Best"]
-    assert [kg.label(n) for n in (pref, http_name, both)] == [view.label(n) for n in (pref, http_name, both)]
-    assert [index.label_of(n) for n in (pref, http_name, both)] == [view.label(n) for n in (pref, http_name, both)]
+    nodes = (pref, http_name, both)
+    assert [view.label(n) for n in nodes] == ["Preferred Name", "Http Schema Name", "Best"]
+    assert [kg.label(n) for n in nodes] == [view.label(n) for n in nodes]
+    assert [index.label_of(n) for n in nodes] == [view.label(n) for n in nodes]
     # a name predicate is a name, not a relation to walk
     assert set(view.out) == {knows}
 
