@@ -141,12 +141,18 @@ def _name_guesses(question: str) -> list[Mention]:
 
 
 class Linker(Agent):
-    """Mentions -> graph entities (exact label, then the knowledge linker's fuzzy match); follow-ups add
-    the previous turn's entities."""
+    """Mentions -> graph entities (exact label, then the knowledge linker's partial and fuzzy matches); among
+    the entities one name stands for, those whose relations the question names are preferred (`SenseChooser`:
+    "Dev Patel" of the company graph for "which team does Dev Patel belong to", not the actor); follow-ups
+    add the previous turn's entities."""
 
     name = "linker"
     reads = ("extraction",)
     writes = "links"
+    #: candidates kept per mention from the knowledge linker
+    per_mention = 3
+    #: how many people a first name shared by several ("Tom") is checked against the question
+    partial_pool = 200
 
     def summarise_input(self, bb: Blackboard) -> str:
         return f"{len(bb.extraction.mentions) if bb.extraction else 0} mentions"
@@ -172,8 +178,15 @@ class Linker(Agent):
             # and that one a label differing in accents or punctuation ("Bruno" vs "Brüno" for "bruno")
             scored = [(n, closeness(view.label(n), m.text)) for n in nodes]
             if not scored:
-                result = self.rt.linker.run(m.text, k=3)
-                scored = [(c.iri, float(c.score)) for c in result.candidates]
+                result = self.rt.linker.run(m.text, k=self.per_mention)
+                candidates = result.candidates
+                if result.ambiguous and result.method == "partial":  # a first name: which of them is meant
+                    candidates = [c for c in self.rt.linker.run(m.text, k=self.partial_pool).candidates
+                                  if c.method == "partial"]
+                scored = [(c.iri, float(c.score)) for c in candidates]
+                scored = self.rt.senses.run(bb.question, view, m.text, scored)[: self.per_mention]
+            elif len(scored) > 1:
+                scored = self.rt.senses.run(bb.question, view, m.text, scored)
             if not scored:
                 links.unresolved.append(m.text)
             for node, score in scored:

@@ -11,6 +11,7 @@ from reasoning.paths import PathReasoner
 from reasoning.planner import EntityDetector, ZeroShotPlanner
 from reasoning.provenance import Derivation
 from reasoning.ranking import AnswerRanker
+from reasoning.senses import SenseChooser
 
 
 class Runtime:
@@ -200,6 +201,11 @@ class Runtime:
                 encode = embedder.encode
             return ZeroShotPlanner(max_hops=self.config.max_hops, encode=encode)
         return self._once("zero_shot", make)
+
+    @property
+    def senses(self) -> SenseChooser:
+        """Picks, among the entities a name may stand for, those whose relations the question names."""
+        return self._once("senses", lambda: SenseChooser(self.zero_shot))
 
     @property
     def graph_planner(self) -> Any | None:

@@ -222,14 +222,25 @@ class GraphView:
         return list(found)  # type: ignore[call-overload]
 
     def roles(self, p: URIRef) -> tuple[tuple[str, ...], tuple[str, ...]]:
-        """(subject role keys, object role keys) of a property from kgo annotations, else from its name."""
+        """(subject role keys, object role keys) of a property: kgo annotations, else (each side) the labels of
+        its rdfs:domain / rdfs:range classes; `reasoning.relnames.roles` reads names and data when both are
+        empty."""
         key = ("roles", p)
         found = self.memo.get(key)
         if found is None:
             subj = tuple(role_key(r) for r in self.subject_roles.get(p, ()))
             obj = tuple(role_key(r) for r in self.object_roles.get(p, ()))
-            found = self.memo[key] = (subj, obj)
+            found = self.memo[key] = (
+                subj or class_roles(self, self.out.get(RDFS.domain, {}).get(p, ())),
+                obj or class_roles(self, self.out.get(RDFS.range, {}).get(p, ())))
         return found  # type: ignore[return-value]
+
+
+def class_roles(view: GraphView, classes: Iterable[Node]) -> tuple[str, ...]:
+    """Role keys of a property's rdfs:domain or rdfs:range classes: their labels ("team" for acme:Team), the
+    RDF/RDFS/OWL vocabulary (rdfs:Literal, owl:Thing) left out."""
+    keys = (role_key(view.label(c)) for c in classes if isinstance(c, URIRef) and not is_schema_property(c))
+    return tuple(dict.fromkeys(k for k in keys if k))
 
 
 class ViewCache:

@@ -377,14 +377,15 @@ class ZeroShotPlanner:
     _vectors: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
 
     def run(self, question: str, view: GraphView, topic: Node, mention: str = "", limit: int = 10,
-            others: Sequence[tuple[Node, str]] = ()) -> list[PlanCandidate]:
+            others: Sequence[tuple[Node, str]] = (), max_hops: int | None = None) -> list[PlanCandidate]:
         """Paths from `topic` best-first. `others`: the other entities the question names, (node, mention): their
         names are not relation words, a word naming a hop of theirs may describe how the answers are tied to
         them rather than this path ("which player in X plays at position Y"), and a first hop reaching nodes
-        tied to one of them is what a question naming both asks for (a small bonus, even unnamed)."""
+        tied to one of them is what a question naming both asks for (a small bonus, even unnamed).
+        `max_hops`: paths up to this length (default: the planner's)."""
         words = self._words_in_order(question, [mention, *(m for _, m in others)])
         qwords = [w for w in words if w not in STOPWORDS]
-        found = self._enumerate(view, topic)
+        found = self._enumerate(view, topic, max_hops or self.max_hops)
         joins = self._joins(view, topic, [n for n, _ in others]) if others else set()
         if self.encode is not None:
             self._embed_words(view, qwords, found + [(st,) for n, _ in others for st in self._props_around(view, [n])])
@@ -415,6 +416,12 @@ class ZeroShotPlanner:
         scored.sort(key=lambda x: (-x[0], len(x[1]), [str(s) for s in x[1]]))
         return [PlanCandidate(path, self.describe(view, path), round(max(score, 0.0), 6), "zero-shot")
                 for score, path in scored[:limit]]
+
+    def fit(self, question: str, view: GraphView, topic: Node, mention: str = "") -> float:
+        """How well the question's words name a relation of `topic`'s own: the score of its best one-hop path
+        (0 when no word names one). Cheap enough to compare the many entities a mention may name."""
+        found = self.run(question, view, topic, mention, limit=1, max_hops=1)
+        return found[0].score if found else 0.0
 
     def _tie_rows(self, view: GraphView, others: Sequence[Node], qwords: Sequence[str]) -> list[list[float]]:
         """For each other named entity whose hops some question word names, one more row for the coverage
@@ -575,7 +582,7 @@ class ZeroShotPlanner:
 
     def paths_around(self, view: GraphView, topic: Node) -> list[tuple[PathStep, ...]]:
         """Every 1..max_hops path that reaches something from `topic` (through at most `sample` nodes a hop)."""
-        return self._enumerate(view, topic)
+        return self._enumerate(view, topic, self.max_hops)
 
     @staticmethod
     def _props_around(view: GraphView, nodes: Sequence[Node]) -> list[PathStep]:
@@ -591,12 +598,12 @@ class ZeroShotPlanner:
                         steps[key] = PathStep(p, inverse)
         return list(steps.values())
 
-    def _enumerate(self, view: GraphView, topic: Node) -> list[tuple[PathStep, ...]]:
+    def _enumerate(self, view: GraphView, topic: Node, max_hops: int) -> list[tuple[PathStep, ...]]:
         """Every path of 1..max_hops hops that exists from the topic, exploring at most `sample` nodes per hop,
         taken in a fixed order (frontier and neighbours sorted) so results do not depend on the store's order."""
         paths: list[tuple[PathStep, ...]] = []
         layer: list[tuple[tuple[PathStep, ...], list[Node]]] = [((), [topic])]
-        for _ in range(self.max_hops):
+        for _ in range(max_hops):
             nxt: list[tuple[tuple[PathStep, ...], list[Node]]] = []
             for path, nodes in layer:
                 for st in self._props_around(view, nodes):

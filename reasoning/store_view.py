@@ -17,7 +17,7 @@ from rdflib import RDFS, Literal, URIRef
 from rdflib.term import Node
 
 from knowledge.namespaces import KGO
-from reasoning.graphview import LABEL_PROPS, GraphView, iri_tail, role_key
+from reasoning.graphview import LABEL_PROPS, GraphView, class_roles, iri_tail, role_key
 
 _ALL_LENGTHS = frozenset(range(1, 64))
 
@@ -262,5 +262,6 @@ class StoreView(GraphView):
             table = self._fwd.get(p)
             subj = tuple(role_key(str(r)) for r in table.get(KGO.subjectRole, ()))
             obj = tuple(role_key(str(r)) for r in table.get(KGO.objectRole, ()))
-            found = self.memo[key] = (subj, obj)
+            found = self.memo[key] = (subj or class_roles(self, table.get(RDFS.domain, ())),
+                                      obj or class_roles(self, table.get(RDFS.range, ())))
         return found  # type: ignore[return-value]

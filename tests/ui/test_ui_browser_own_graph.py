@@ -122,13 +122,10 @@ def test_upload_own_graph_shows_its_vocabulary_and_indexes_only_what_it_adds(pag
 
 
 @pytest.mark.parametrize("question, expected", [
-    pytest.param("which team is Ann in", {"Growth Team"}, marks=pytest.mark.xfail(  # a first name, a class word
-        strict=True, reason="known gap: 'team' links to the class team and no path is planned")),
+    ("which team is Ann in", {"Growth Team"}),  # a first name, a class word
     ("who works on Project Atlas", {"Ann Lee", "Dev Patel"}),
-    pytest.param("who does Tom report to", {"Maria Gomez"}, marks=pytest.mark.xfail(  # Tom reports to Maria
-        strict=True, reason="known gap: 'Tom' links to the movie graph's Tom Dey / Tom Bell first")),
-    pytest.param("which team does Dev Patel belong to", {"Growth Team"}, marks=pytest.mark.xfail(
-        strict=True, reason="known gap: the movie actor Dev Patel wins through the movie model's in-scope path")),
+    ("who does Tom report to", {"Maria Gomez"}),  # a first name shared with movie people (Tom Dey, Tom Bell)
+    ("which team does Dev Patel belong to", {"Growth Team"}),  # a name shared with the movie graph's actor
     ("who works on projects owned by Growth Team", {"Ann Lee", "Dev Patel", "Lin Zhou"}),  # two hops
 ])
 def test_questions_about_the_uploaded_graph(page, question: str, expected: set[str],  # type: ignore[no-untyped-def]
@@ -148,8 +145,6 @@ def test_questions_about_the_uploaded_graph(page, question: str, expected: set[s
         shot(page, artifacts, "chat_two_hop_own_graph.png")
 
 
-@pytest.mark.xfail(strict=True, reason="known gap: 'Maria' links to the movie actor Maria Cina, so 'it' "
-                   "follows a film")
 def test_follow_ups_on_the_uploaded_graph(page) -> None:  # type: ignore[no-untyped-def]
     new_conversation(page)
     ask(page, "what does Maria work on")
