@@ -17,7 +17,7 @@ from typing import Any
 
 from agents.index_job import IndexJob, IndexStatus
 from agents.locks import ReadWriteLock
-from agents.training_jobs import ChildTrainingJob, TrainingStatus
+from agents.training_jobs import ChildTrainingJob, TrainingStatus, remove_files
 
 GRAPH_SUFFIXES = (".ttl", ".nt", ".nq", ".trig", ".n3", ".rdf", ".owl", ".xml", ".jsonld", ".json",
                   ".txt", ".tsv", ".csv", ".gz")
@@ -105,6 +105,10 @@ class ChatService:
             else:
                 self._access = AccessPolicy()
         return self._access
+
+    def is_admin(self, user: str | None) -> bool:
+        """Whether `user` may change the graph or the models (what the page shows them; `require_admin` checks)."""
+        return bool(self.access.may_change(user))
 
     def require_admin(self, user: str | None) -> None:
         """Refuse unless `user` may change the graph or the models (checked on the server for every change)."""
@@ -389,23 +393,30 @@ class ChatService:
 
     def start_training(self, task: str, train_file: str, dev_file: str, epochs: int,
                        train_qtypes: str | None = None, dev_qtypes: str | None = None,
-                       base: str | None = None, limit: int | None = None) -> TrainingStatus:
+                       base: str | None = None, limit: int | None = None,
+                       uploads: Sequence[str] = ()) -> TrainingStatus:
         """Start retraining the `ner` or `questions` model in a child process; one job at a time (Refused while
-        one runs). Question files need their path labels (qtype files) unless they sit beside the data."""
+        one runs). Question files need their path labels (qtype files) unless they sit beside the data.
+        `uploads`: temporary copies of uploaded files, deleted when the job ends (or now, if it does not start)."""
         import secrets
 
         from agents.training import TASKS, child_main
 
-        if task not in TASKS:
-            raise ValueError(f"unknown model {task!r}: choose 'ner' or 'questions'")
-        with self._train_lock:  # check and start as one step: two clicks cannot start two jobs
-            if self._job is not None and self._job.running():
-                raise Refused("refused: a training job is already running (cancel it or wait)")
-            out = self.models_dir() / f"{task}-{time.strftime('%Y%m%d-%H%M%S')}-{secrets.token_hex(3)}"
-            kwargs = dict(task=task, train_file=train_file, dev_file=dev_file, out=str(out), epochs=epochs,
-                          train_qtypes=train_qtypes, dev_qtypes=dev_qtypes, base=base, limit=limit)
-            self._job = ChildTrainingJob(task, child_main, kwargs, epochs, threads=TRAINING_THREADS).start()
-            return self._job.status()
+        try:
+            if task not in TASKS:
+                raise ValueError(f"unknown model {task!r}: choose 'ner' or 'questions'")
+            with self._train_lock:  # check and start as one step: two clicks cannot start two jobs
+                if self._job is not None and self._job.running():
+                    raise Refused("refused: a training job is already running (cancel it or wait)")
+                out = self.models_dir() / f"{task}-{time.strftime('%Y%m%d-%H%M%S')}-{secrets.token_hex(3)}"
+                kwargs = dict(task=task, train_file=train_file, dev_file=dev_file, out=str(out), epochs=epochs,
+                              train_qtypes=train_qtypes, dev_qtypes=dev_qtypes, base=base, limit=limit)
+                self._job = ChildTrainingJob(task, child_main, kwargs, epochs, threads=TRAINING_THREADS,
+                                             cleanup=uploads).start()
+                return self._job.status()
+        except BaseException:
+            remove_files(uploads)
+            raise
 
     def cancel_training(self) -> bool:
         """Stop the running training job; False when none runs."""

@@ -10,8 +10,9 @@ import queue
 import threading
 import time
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 
 ProgressFn = Callable[[int, int, dict[str, float]], None]
 
@@ -94,9 +95,11 @@ class ChildTrainingJob(TrainingJob):
     in a spawned process; it puts ("progress", epoch, epochs, metrics), then ("done", model_dir) or
     ("failed", message) on `events`. A watcher thread turns those into the status."""
 
-    def __init__(self, task: str, child: Callable[..., None], kwargs: dict, epochs: int, threads: int = 1) -> None:
+    def __init__(self, task: str, child: Callable[..., None], kwargs: dict, epochs: int, threads: int = 1,
+                 cleanup: Sequence[str | Path] = ()) -> None:
         super().__init__(task, lambda progress: "", epochs)
         self._child, self._kwargs, self._threads = child, kwargs, max(1, threads)
+        self._cleanup = tuple(cleanup)  # files removed when the job ends (uploaded copies the child reads)
         self._process: multiprocessing.process.BaseProcess | None = None
         self._cancelled = threading.Event()
 
@@ -154,6 +157,16 @@ class ChildTrainingJob(TrainingJob):
         events.close()
 
     def _finish(self, state: str, message: str, model_dir: str | None = None) -> None:
+        remove_files(self._cleanup)  # whatever the outcome: the child has read them or never will
         with self._lock:
             self._status = replace(self._status, state=state, finished=time.time(), message=message,
                                    model_dir=model_dir)
+
+
+def remove_files(paths: Iterable[str | Path]) -> None:
+    """Delete files if they are there (temporary copies of uploads); errors are ignored."""
+    for path in paths:
+        try:
+            Path(path).unlink(missing_ok=True)
+        except OSError:
+            pass

@@ -11,11 +11,14 @@ from gradio import Request  # a handler's `request: Request` is the caller's (gr
 from ui.app_render import (TRACE_HEADERS, answer_details, chain_start, proof_chain, proof_triples, reply_markdown,
                            subgraph_svg, trace_rows)
 from agents.chat_service import (DOCUMENT_SUFFIXES, GRAPH_SUFFIXES, TRAIN_SUFFIXES, ChatService, Refused,
-                            ServeOptions, StepEvent, TurnEvent)
+                                 ServeOptions, StepEvent, TurnEvent, remove_files)
 
 __all__ = ["ServeOptions", "ChatService", "build_app", "launch"]
 
 CSS = "#answer {min-height: 3em} footer {display: none !important}"
+#: what a reader sees instead of the buttons that change the graph or the models
+READER_NOTE = ("*You are signed in as a reader: you can ask and browse. Loading graphs and documents, training "
+               "and switching models need an admin account.*")
 
 
 def _theme() -> Any:
@@ -94,10 +97,12 @@ def build_app(service: ChatService, examples: list[str] | None = None) -> Any:
                 doc_files = gr.File(label="Documents to ingest (plain text)", file_count="multiple",
                                     file_types=list(DOCUMENT_SUFFIXES), elem_id="doc-files")
             graph_path = gr.Textbox(label="…or a graph file path in the server's data folder",
-                                    placeholder="graph.ttl", visible=service.options.data_dir is not None)
+                                    placeholder="graph.ttl", visible=service.options.data_dir is not None,
+                                    elem_id="graph-path")
             with gr.Row():
                 load_button = gr.Button("Load graph files", variant="primary", elem_id="load-graph")
                 ingest_button = gr.Button("Ingest documents", elem_id="ingest")
+            knowledge_note = gr.Markdown(visible=False, elem_id="knowledge-reader-note")
             load_status = gr.Markdown(elem_id="load-status")
             with gr.Accordion("Relations", open=True):
                 relations = gr.Dataframe(headers=["relation", "iri", "triples", "subject role", "object role"],
@@ -121,9 +126,10 @@ def build_app(service: ChatService, examples: list[str] | None = None) -> Any:
                 dev_qtypes = gr.File(label="Dev path labels (questions only)", file_types=[".txt"],
                                      elem_id="dev-qtypes")
             with gr.Row():
-                train_button = gr.Button("Start training", variant="primary")
-                switch_button = gr.Button("Use the new model")
-                cancel_button = gr.Button("Cancel training", variant="stop")
+                train_button = gr.Button("Start training", variant="primary", elem_id="start-training")
+                switch_button = gr.Button("Use the new model", elem_id="use-model")
+                cancel_button = gr.Button("Cancel training", variant="stop", elem_id="cancel-training")
+            finetune_note = gr.Markdown(visible=False, elem_id="finetune-reader-note")
             active = gr.Markdown(lambda: _active_text(service), elem_id="active-models")
             progress = gr.HTML(_progress_html(0.0), elem_id="train-progress")
             train_message = gr.Markdown(elem_id="train-message")  # what the last button did (stays)
@@ -139,6 +145,17 @@ def build_app(service: ChatService, examples: list[str] | None = None) -> Any:
                 service.require_admin(getattr(request, "username", None))
             except Refused as exc:
                 raise gr.Error(str(exc)) from None
+
+        admin_controls = [graph_files, doc_files, load_button, ingest_button, train_file, dev_file, train_qtypes,
+                          dev_qtypes, train_button, switch_button, cancel_button]
+
+        def controls(request: Request | None = None) -> list[Any]:
+            """On each page load: a reader sees no admin-only uploads and buttons, and a line saying why (the
+            server refuses those calls for readers anyway)."""
+            shown = service.is_admin(getattr(request, "username", None))
+            note = gr.update(visible=not shown, value=READER_NOTE)
+            path = gr.update(visible=shown and service.options.data_dir is not None)
+            return [gr.update(visible=shown) for _ in admin_controls] + [path, note, note]
 
         def chat(message: str, history: list[dict[str, Any]] | None, state: Any):
             history = list(history or [])
@@ -245,8 +262,12 @@ def build_app(service: ChatService, examples: list[str] | None = None) -> Any:
             admin_only(request)
             if not train or not dev:
                 return "**Choose a training file and a dev file.**"
+            uploads = [str(f) for f in (train, dev, train_q, dev_q) if f]
+            if not all(Path(f).is_file() for f in uploads):  # a finished job deleted its uploaded copies
+                return "**Choose the files again:** uploaded training files are deleted when a training job ends."
             try:
-                service.start_training(kind, str(train), str(dev), int(n), train_qtypes=train_q, dev_qtypes=dev_q)
+                service.start_training(kind, str(train), str(dev), int(n), train_qtypes=train_q, dev_qtypes=dev_q,
+                                       uploads=uploads)
             except (RuntimeError, ValueError) as exc:
                 return f"**Could not start:** {exc}"
             return f"Training the {kind} model…"
@@ -287,6 +308,8 @@ def build_app(service: ChatService, examples: list[str] | None = None) -> Any:
         index_timer.tick(service.status_markdown, None, [index_info], api_visibility="private",
                          show_progress="hidden")
         demo.load(summarize, None, [summary, relations, triples], api_name="graph_summary")
+        demo.load(controls, None, [*admin_controls, graph_path, knowledge_note, finetune_note],
+                  api_visibility="private")
         load_button.click(load, [graph_files, graph_path], [load_status, summary, relations, triples, graph_files],
                           api_name="load_graph", concurrency_limit=1)
         ingest_button.click(ingest, [doc_files], [load_status, summary], api_name="ingest_documents",
@@ -330,11 +353,7 @@ def _without_upload_dirs(message: str, uploads: list[Any]) -> str:
 
 def _delete_uploads(uploads: list[Any] | None) -> None:
     """Remove Gradio's temporary copies of uploaded files once they have been read (not the user's files)."""
-    for upload in uploads or []:
-        try:
-            Path(str(upload)).unlink(missing_ok=True)
-        except OSError:
-            pass
+    remove_files(str(upload) for upload in uploads or [])
 
 
 def _report_text(report: Any) -> str:
