@@ -16,7 +16,7 @@ from knowledge.labels import closeness
 from reasoning.graphview import GraphView
 from reasoning.planner import STOPWORDS, PlanCandidate, lookup_label, plan_fits, steps_for_label
 from reasoning.proofs import conditions_hold, proof_holds
-from reasoning.ranking import RankingResult, named_others
+from reasoning.ranking import RankingResult, named_others, names_entity
 from reasoning.types import Mention, Topic
 
 
@@ -196,6 +196,10 @@ class Linker(Agent):
         if bb.session is not None and bb.session.is_follow_up(bb.question):
             meant = bb.session.referents(bb.question, lambda node: person_like(view, node))
             links.ambiguous = (meant.pronoun, meant.ambiguous) if meant.pronoun and not meant.topics else None
+            if links.ambiguous and links.ambiguous[1]:
+                # "who does he report to" after three people: it is about one of them (the reply asks which),
+                # not about what a word of it also names (the film "The Report" for "report")
+                links.topics = [t for t in links.topics if names_entity(t)]
             for t in meant.topics:
                 if t.node not in seen:
                     seen.add(t.node)
@@ -268,19 +272,28 @@ class Planner(Agent):
             known = [t for t in topics if in_scope(view, t.node, scope)]
             if any(plan_fits(view, t.node, plan) for t in known for plan in model_plans):
                 pairs = [(topic, p) for topic in known for p in model_plans]
-                return Plans(pairs + self._conditioned(bb, view, known, min(p.score for p in model_plans)))
+                pairs += self._conditioned(bb, view, known, min(p.score for p in model_plans))
+                # the topics of another graph are planned as if there were no model, and the ranker weighs
+                # every plan by its topic's confidence: "Tom" of a company graph beside the movie graph is
+                # meant in "who does Tom report to", not the film "The Report" that the word "report" names
+                return Plans(pairs + self._plan_each(bb, view, [t for t in topics if t not in known]))
+        return Plans(self._plan_each(bb, view, topics))
+
+    def _plan_each(self, bb: Blackboard, view: GraphView, topics: list) -> list:
+        """(topic, plan) pairs of each of `topics` by the graph model where it fits the topic, else zero-shot
+        (the other entities the question names, among all its topics, count as in `ZeroShotPlanner.run`)."""
         graph_planner = self.rt.graph_planner
+        everyone = bb.links.topics[: self.max_topics] if bb.links else []
         pairs = []
         for topic in topics:
             if graph_planner is not None and graph_planner.fits(view, topic.node):
                 found = graph_planner.run(bb.question, view, topic.node, topic.mention, limit=6)
             else:
-                others = [(o.node, o.mention) for o in named_others(topic, topics)
+                others = [(o.node, o.mention) for o in named_others(topic, everyone)
                           if o.mention and o.mention.lower() in bb.question.lower()]  # not an earlier turn's
                 found = self.rt.zero_shot.run(bb.question, view, topic.node, topic.mention, limit=6, others=others)
             pairs += [(topic, p) for p in found]
-        return Plans(pairs)
-
+        return pairs
 
     def _conditioned(self, bb: Blackboard, view: Any, known: list, floor: float) -> list:
         """A question naming a second entity ("films directed by X and released in 2006") may need a path the

@@ -28,6 +28,7 @@ Heat Wave|written_by|Maria Blom
 Cold Snap|directed_by|Ann Hui
 Cold Snap|written_by|Maria Yi
 Cold Snap|release_year|2004
+The Report|directed_by|Abbas Kiarostami
 """
 
 
@@ -71,6 +72,14 @@ def test_a_follow_up_after_a_first_name_follows_the_company_entity(coord: Coordi
     first = coord.run("what does Maria work on", session)
     second = coord.run("which team owns it", session)
     assert labels(first) == {"Project Beacon"} and labels(second) == {"Platform Team"}, second.reply
+
+
+def test_he_after_three_people_asks_which_one_and_is_no_misspelt_film(coord: Coordinator) -> None:
+    session = Session()
+    first = coord.run("who works on projects owned by Growth Team", session)
+    second = coord.run("who does he report to", session)  # not "The Report" misspelt as "he report"
+    assert labels(first) == {"Ann Lee", "Dev Patel", "Lin Zhou"}
+    assert not second.answers and "Ann Lee, Dev Patel and Lin Zhou" in second.reply, second.reply
 
 
 def test_a_name_no_relation_of_which_is_named_stays_ambiguous(coord: Coordinator) -> None:
