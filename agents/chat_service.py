@@ -107,7 +107,7 @@ class ChatService:
         return self._access
 
     def is_admin(self, user: str | None) -> bool:
-        """Whether `user` may change the graph or the models (what the page shows them; `require_admin` checks)."""
+        """Whether `user` may change the graph or the models (what the page shows; `require_admin` checks)."""
         return bool(self.access.may_change(user))
 
     def require_admin(self, user: str | None) -> None:
@@ -397,7 +397,7 @@ class ChatService:
                        uploads: Sequence[str] = ()) -> TrainingStatus:
         """Start retraining the `ner` or `questions` model in a child process; one job at a time (Refused while
         one runs). Question files need their path labels (qtype files) unless they sit beside the data.
-        `uploads`: temporary copies of uploaded files, deleted when the job ends (or now, if it does not start)."""
+        `uploads`: temporary copies of uploaded files, deleted when the job ends (now if it cannot start)."""
         import secrets
 
         from agents.training import TASKS, child_main
@@ -409,8 +409,9 @@ class ChatService:
                 if self._job is not None and self._job.running():
                     raise Refused("refused: a training job is already running (cancel it or wait)")
                 out = self.models_dir() / f"{task}-{time.strftime('%Y%m%d-%H%M%S')}-{secrets.token_hex(3)}"
-                kwargs = dict(task=task, train_file=train_file, dev_file=dev_file, out=str(out), epochs=epochs,
-                              train_qtypes=train_qtypes, dev_qtypes=dev_qtypes, base=base, limit=limit)
+                kwargs = dict(task=task, train_file=train_file, dev_file=dev_file, out=str(out),
+                              epochs=epochs, train_qtypes=train_qtypes, dev_qtypes=dev_qtypes, base=base,
+                              limit=limit)
                 self._job = ChildTrainingJob(task, child_main, kwargs, epochs, threads=TRAINING_THREADS,
                                              cleanup=uploads).start()
                 return self._job.status()

@@ -222,8 +222,8 @@ class GraphView:
         return list(found)  # type: ignore[call-overload]
 
     def roles(self, p: URIRef) -> tuple[tuple[str, ...], tuple[str, ...]]:
-        """(subject role keys, object role keys) of a property: kgo annotations, else (each side) the labels of
-        its rdfs:domain / rdfs:range classes; `reasoning.relnames.roles` reads names and data when both are
+        """(subject role keys, object role keys) of a property: kgo annotations, else (each side) the labels
+        of its rdfs:domain / rdfs:range classes; `reasoning.relnames.roles` reads names and data when both are
         empty."""
         key = ("roles", p)
         found = self.memo.get(key)

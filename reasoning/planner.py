@@ -25,10 +25,10 @@ STOPWORDS = frozenset(
     "a an the of in on at to for by with from and or is are was were be been being do does did has have had "
     "what which who whom whose where when how that this these those it its as also same there their they "
     "me my i you your give tell list name show can could please about s whats ? ' , . !".split())
-#: personal pronouns: a guessed name (partial or misspelt) neither starts nor ends with one ("he report" is not
-#: a typo of the film "The Report")
-PRONOUNS = frozenset("i me my mine you your yours he him his she her hers it its we us our ours they them their "
-                     "theirs".split())
+#: personal pronouns: a guessed name (partial or misspelt) neither starts nor ends with one ("he report" is
+#: not a typo of the film "The Report")
+PRONOUNS = frozenset("i me my mine you your yours he him his she her hers it its we us our ours they them "
+                     "their theirs".split())
 _WORD = re.compile(r"\w+|[^\w\s]", re.UNICODE)
 #: words that ask for a round trip through a property ("films with the same director")
 #: words after which the question names what it asks for ("which films", "name a club")
@@ -215,7 +215,8 @@ class EntityDetector:
         """Partial-name and fuzzy mentions over spans of up to four words that start and end with a content
         word (not a stopword nor a word of a relation's name)."""
         rel = relation_words(view)
-        content = [w not in STOPWORDS and w not in PRONOUNS and w not in rel and not w.isdigit() for w, _, _ in toks]
+        content = [w not in STOPWORDS and w not in PRONOUNS and w not in rel and not w.isdigit()
+                   for w, _, _ in toks]
         out: list[Mention] = []
         words = label_words(view)
         keys = label_keys(view)

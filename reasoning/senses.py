@@ -27,8 +27,8 @@ class SenseChooser:
 
     def run(self, question: str, view: GraphView, mention: str,
             candidates: Sequence[tuple[Node, float]]) -> list[tuple[Node, float]]:
-        """`candidates` (node, link score) of `mention`, best first: the equally well linked ones whose relations
-        the question names, by how well (link order breaks ties), then the less well linked ones as given."""
+        """`candidates` (node, link score) of `mention`, best first: the equally well linked ones whose
+        relations the question names, by how well (link order breaks ties), then the less well linked ones."""
         ranked = sorted(candidates, key=lambda c: -c[1])  # stable: the linker's order breaks ties
         if len(ranked) < 2:
             return ranked

@@ -17,8 +17,8 @@ __all__ = ["ServeOptions", "ChatService", "build_app", "launch"]
 
 CSS = "#answer {min-height: 3em} footer {display: none !important}"
 #: what a reader sees instead of the buttons that change the graph or the models
-READER_NOTE = ("*You are signed in as a reader: you can ask and browse. Loading graphs and documents, training "
-               "and switching models need an admin account.*")
+READER_NOTE = ("*You are signed in as a reader: you can ask and browse. Loading graphs and documents, "
+               "training and switching models need an admin account.*")
 
 
 def _theme() -> Any:
@@ -146,8 +146,8 @@ def build_app(service: ChatService, examples: list[str] | None = None) -> Any:
             except Refused as exc:
                 raise gr.Error(str(exc)) from None
 
-        admin_controls = [graph_files, doc_files, load_button, ingest_button, train_file, dev_file, train_qtypes,
-                          dev_qtypes, train_button, switch_button, cancel_button]
+        admin_controls = [graph_files, doc_files, load_button, ingest_button, train_file, dev_file,
+                          train_qtypes, dev_qtypes, train_button, switch_button, cancel_button]
 
         def controls(request: Request | None = None) -> list[Any]:
             """On each page load: a reader sees no admin-only uploads and buttons, and a line saying why (the
@@ -264,10 +264,10 @@ def build_app(service: ChatService, examples: list[str] | None = None) -> Any:
                 return "**Choose a training file and a dev file.**"
             uploads = [str(f) for f in (train, dev, train_q, dev_q) if f]
             if not all(Path(f).is_file() for f in uploads):  # a finished job deleted its uploaded copies
-                return "**Choose the files again:** uploaded training files are deleted when a training job ends."
+                return "**Choose the files again:** uploaded training files are deleted when a job ends."
             try:
-                service.start_training(kind, str(train), str(dev), int(n), train_qtypes=train_q, dev_qtypes=dev_q,
-                                       uploads=uploads)
+                service.start_training(kind, str(train), str(dev), int(n), train_qtypes=train_q,
+                                       dev_qtypes=dev_q, uploads=uploads)
             except (RuntimeError, ValueError) as exc:
                 return f"**Could not start:** {exc}"
             return f"Training the {kind} model…"

@@ -12,7 +12,8 @@ from agents.coordinator import Coordinator
 from agents.session import Session
 from finetune.questions import SHIPPED_QUESTIONS
 
-pytestmark = pytest.mark.skipif(not (SHIPPED_QUESTIONS / "model_card.json").is_file(), reason="no shipped model")
+pytestmark = pytest.mark.skipif(not (SHIPPED_QUESTIONS / "model_card.json").is_file(),
+                                reason="no shipped model")
 ACME = Path(__file__).resolve().parents[1] / "data" / "acme.ttl"
 #: movie people who share the company people's names or first names (and shorter, so a name index lists
 #: them first)
@@ -47,12 +48,13 @@ def labels(result) -> set[str]:  # type: ignore[no-untyped-def]
 @pytest.mark.parametrize("question, expected", [
     ("which team is Ann in", {"Growth Team"}),  # a first name; "team" is a class's label and a range's role
     ("who does Tom report to", {"Maria Gomez"}),  # Tom Dey and Tom Bell have no "reports to"
-    ("which team does Dev Patel belong to", {"Growth Team"}),  # the actor Dev Patel is in the movie model's scope
+    ("which team does Dev Patel belong to", {"Growth Team"}),  # the actor Dev Patel is in the model's scope
     ("what does Maria work on", {"Project Beacon"}),
     ("who works on Project Atlas", {"Ann Lee", "Dev Patel"}),
     ("who works on projects owned by Growth Team", {"Ann Lee", "Dev Patel", "Lin Zhou"}),
 ])
-def test_company_questions_mean_the_company_entities(coord: Coordinator, question: str, expected: set[str]) -> None:
+def test_company_questions_mean_the_company_entities(coord: Coordinator, question: str,
+                                                     expected: set[str]) -> None:
     result = coord.run(question)
     assert labels(result) == expected, result.reply
     label = coord.graph.label

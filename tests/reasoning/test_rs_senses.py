@@ -17,7 +17,7 @@ ORG = Namespace("http://org.example/")
 
 
 def two_graphs() -> GraphView:
-    """A film graph and a company graph side by side, sharing the names "Dev Patel" and "Tom ..." (first names)."""
+    """A film graph and a company graph side by side, sharing the name "Dev Patel" and the first name Tom."""
     g = rdflib.Graph()
 
     def name(node, text):  # type: ignore[no-untyped-def]
@@ -45,8 +45,9 @@ def two_graphs() -> GraphView:
         name(p, label)
         g.add((p, RDFS.domain, dom))
         g.add((p, RDFS.range, rng))
-    for who, text, team, boss in (("dev", "Dev Patel", "growth", "ann"), ("tom", "Tom Becker", "growth", "dev"),
-                                  ("ann", "Ann Lee", "growth", None)):
+    people = (("dev", "Dev Patel", "growth", "ann"), ("tom", "Tom Becker", "growth", "dev"),
+              ("ann", "Ann Lee", "growth", None))
+    for who, text, team, boss in people:
         name(ORG[who], text)
         g.add((ORG[who], ORG.memberOf, ORG[team]))
         if boss:
@@ -61,7 +62,7 @@ def test_roles_come_from_domain_and_range_class_labels_unless_annotated() -> Non
     view = two_graphs()
     assert view.roles(ORG.memberOf) == (("person",), ("team",))
     assert view.roles(ORG.reportsTo) == (("person",), ("person",))
-    assert view.roles(ORG.salary) == (("person",), ("decimal",))  # an XSD datatype names a role ("when": a date)
+    assert view.roles(ORG.salary) == (("person",), ("decimal",))  # an XSD datatype names a role (a date, ...)
     assert view.roles(ORG.nickname) == (("person",), ())  # rdfs:Literal names nothing
     assert view.roles(FILM.directed_by) == (("movie",), ("director",))  # kgo annotations as before
 
@@ -79,7 +80,8 @@ def test_the_entity_whose_relations_the_question_names_is_meant() -> None:
     chooser = SenseChooser(ZeroShotPlanner())
     both = [(FILM.dev_actor, 1.0), (ORG.dev, 1.0)]  # the linker's order: the actor first
     assert chooser.run("which team does Dev Patel belong to", view, "Dev Patel", both) == [(ORG.dev, 1.0)]
-    assert chooser.run("which films did Dev Patel star in", view, "Dev Patel", both) == [(FILM.dev_actor, 1.0)]
+    films = chooser.run("which films did Dev Patel star in", view, "Dev Patel", both)
+    assert films == [(FILM.dev_actor, 1.0)]
     # a first name: three people, one of whom reports to someone
     toms = [(FILM.tom_dey, 0.8), (FILM.tom_bell, 0.8), (ORG.tom, 0.8)]
     assert chooser.run("who does Tom report to", view, "Tom", toms) == [(ORG.tom, 0.8)]

@@ -80,7 +80,8 @@ def test_uploaded_training_files_are_deleted_when_the_job_ends(tmp_path: Path, t
     for f in (train, dev):
         f.write_text(CONLL, encoding="utf-8")
     service = ChatService(ServeOptions(cache=str(tmp_path / "cache")))
-    service.start_training("ner", str(train), str(dev), epochs=1, base=str(tiny_bert), uploads=[str(train), str(dev)])
+    service.start_training("ner", str(train), str(dev), epochs=1, base=str(tiny_bert),
+                           uploads=[str(train), str(dev)])
     status = service.join_training(120)
     assert status.state == "done", status.message
     assert not train.exists() and not dev.exists()
