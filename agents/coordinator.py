@@ -79,7 +79,21 @@ class Coordinator:
         includes its share of its chunk's model time."""
         parser = self.runtime.parser
         if parser is None or not questions:
-            return [self._turn(q, None, None) for q in questions]
+            planner = self.runtime.graph_planner if questions else None
+            if planner is None:
+                return [self._turn(q, None, None) for q in questions]
+            results = []
+            for i in range(0, len(questions), batch_size):  # a graph model encodes each chunk's questions at once
+                chunk = list(questions[i:i + batch_size])
+                t = time.perf_counter()
+                view = self.runtime.view()
+                planner.prepare(chunk, [[m.text for m in self.runtime.detector.run(q, view)] for q in chunk])
+                model_ms = (time.perf_counter() - t) * 1000
+                for q in chunk:
+                    result = self._turn(q, None, None)
+                    result.ms += model_ms / len(chunk)
+                    results.append(result)
+            return results
         chunks = [list(questions[i:i + batch_size]) for i in range(0, len(questions), batch_size)]
 
         def parse(chunk: list[str]) -> tuple[list[Any], float]:

@@ -253,12 +253,19 @@ def train_graph_model(view: GraphView, out: str | Path, *, max_seconds: float = 
 
 
 class PairPlanner:
-    """Ranks the relation paths around a topic (the zero-shot planner's enumeration) by a path-pair model's
-    probability that the question, its mention masked, asks for them."""
+    """Ranks the relation paths around a topic (the zero-shot planner's enumeration) by the zero-shot planner's
+    lexical evidence plus `weight` x a path-pair model's probability that the question, its mention masked,
+    asks for them: the model breaks the lexical planner's ties and near-ties and decides alone where no word of
+    the question names a relation ("how old ..."), while a path the question names outright keeps its lead
+    (a round trip the question does not ask for stays out of reach)."""
 
-    def __init__(self, scorer: PathScorer, max_hops: int = 3) -> None:
+    def __init__(self, scorer: PathScorer, max_hops: int = 3, weight: float = 0.02, unnamed_weight: float = 1.0,
+                 zero_shot: ZeroShotPlanner | None = None) -> None:
         self.scorer = scorer
-        self.enumerate = ZeroShotPlanner(max_hops=max_hops)
+        self.weight = weight
+        self.unnamed_weight = unnamed_weight
+        self.unnamed_scale = 0.1
+        self.enumerate = zero_shot or ZeroShotPlanner(max_hops=max_hops)
 
     def fits(self, view: GraphView, topic: Node) -> bool:
         """The model was trained on some relation the topic has (a model of another graph does not claim it)."""
@@ -267,17 +274,31 @@ class PairPlanner:
         return any(view.property_label(p) in known and (node in view.out[p] or node in view.inc.get(p, {}))
                    for p in view.fact_properties())
 
-    def run(self, question: str, view: GraphView, topic: Node, mention: str = "",
-            limit: int = 6) -> list[PlanCandidate]:
-        paths = self.enumerate.paths_around(view, topic)
-        if not paths:
+    def prepare(self, questions: Sequence[str], mentions: Sequence[Sequence[str]]) -> None:
+        """Encode a batch's questions ahead, masked as each of their likely mentions will be (`run` then finds
+        them encoded; a mention not foreseen is encoded on its own)."""
+        self.scorer.prepare([_masked(q, m) for q, ms in zip(questions, mentions) for m in ms])
+
+    def run(self, question: str, view: GraphView, topic: Node, mention: str = "", limit: int = 6,
+            others: Sequence[tuple[Node, str]] = ()) -> list[PlanCandidate]:
+        """Best-first plans; `others` are the other entities the question names (see `ZeroShotPlanner.run`).
+        Plan scores are the combined scores (scaled by `unnamed_scale` where the question names no path)."""
+        lexical = self.enumerate.scores(question, view, topic, mention, others)
+        if not lexical:
             return []
-        texts = [describe(view, p) for p in paths]
-        masked = _masked(question, mention)
-        unique = list(dict.fromkeys(texts))
-        probs = dict(zip(unique, self.scorer.run(masked, unique)))
-        ranked = sorted(zip(paths, texts), key=lambda pt: (-probs[pt[1]], len(pt[0]), pt[1]))
-        return [PlanCandidate(p, t, probs[t], "graph model") for p, t in ranked[:limit]]
+        texts = {p: describe(view, p) for p in lexical}
+        unique = list(dict.fromkeys(texts.values()))
+        probs = dict(zip(unique, self.scorer.run(_masked(question, mention), unique)))
+        # the model's weight: where the question names some path, a tie-breaker; where it names none, the judge
+        named = any(n for _, n in lexical.values())
+        weight = self.weight if named else self.unnamed_weight
+        combined = {p: lexical[p][0] + weight * probs[t] for p, t in texts.items()}
+        ranked = sorted(combined, key=lambda p: (-combined[p], len(p), texts[p]))
+        # scores comparable across topics, as the zero-shot planner's: a topic whose relations the question
+        # does not name ranks below one whose it does
+        scale = 1.0 if named else self.unnamed_scale
+        return [PlanCandidate(p, texts[p], round(scale * max(combined[p], 1e-6), 6), "graph model")
+                for p in ranked[:limit]]
 
 
 def _masked(question: str, mention: str) -> str:

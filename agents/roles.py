@@ -286,11 +286,11 @@ class Planner(Agent):
         everyone = bb.links.topics[: self.max_topics] if bb.links else []
         pairs = []
         for topic in topics:
+            others = [(o.node, o.mention) for o in named_others(topic, everyone)
+                      if o.mention and o.mention.lower() in bb.question.lower()]  # not an earlier turn's
             if graph_planner is not None and graph_planner.fits(view, topic.node):
-                found = graph_planner.run(bb.question, view, topic.node, topic.mention, limit=6)
+                found = graph_planner.run(bb.question, view, topic.node, topic.mention, limit=6, others=others)
             else:
-                others = [(o.node, o.mention) for o in named_others(topic, everyone)
-                          if o.mention and o.mention.lower() in bb.question.lower()]  # not an earlier turn's
                 found = self.rt.zero_shot.run(bb.question, view, topic.node, topic.mention, limit=6, others=others)
             pairs += [(topic, p) for p in found]
         return pairs

@@ -224,7 +224,8 @@ class Runtime:
         from agents.graphmodel import PairPlanner
         from finetune.pathpairs import PathScorer
 
-        return PairPlanner(PathScorer(folder, device=self.config.device), max_hops=self.config.max_hops)
+        return PairPlanner(PathScorer(folder, device=self.config.device), max_hops=self.config.max_hops,
+                           zero_shot=self.zero_shot)
 
     def set_graph_model(self, folder: str | Path | None) -> None:
         """Plan with the graph model in `folder` from now on (None: stop using one); background adaptation

@@ -262,6 +262,9 @@ class PathScorer:
     """Loads a saved path-pair model lazily and scores candidate path texts for masked questions (softmax over
     the candidates); path vectors are cached, so a graph's paths are encoded once."""
 
+    #: question vectors kept (a batch's questions are encoded ahead by `prepare`)
+    max_questions = 8192
+
     def __init__(self, model_dir: str | Path, device: str | None = None) -> None:
         self.model_dir = Path(model_dir)
         self.device = torch.device(device or "cpu")
@@ -297,6 +300,20 @@ class PathScorer:
         return self._load()[2]
 
     @torch.no_grad()
+    def prepare(self, questions: Sequence[str], batch_size: int = 128) -> None:
+        """Encode many (masked) questions in batches ahead of `run` (a batch of questions costs about as
+        much as a few single ones)."""
+        new = [q for q in dict.fromkeys(questions) if q not in self._questions]
+        if not new:
+            return
+        enc, tok, _, card, head = self._load()
+        if len(self._questions) + len(new) > self.max_questions:
+            self._questions.clear()
+        vecs = head.questions(_features(enc, tok, new[: self.max_questions], card["hyperparameters"]["max_length"],
+                                        self.device, batch_size))
+        self._questions.update(zip(new, vecs))
+
+    @torch.no_grad()
     def run(self, question: str, paths: Sequence[str]) -> list[float]:
         """Probability of each candidate path text for one masked question (softmax over the candidates)."""
         if not paths:
@@ -310,7 +327,7 @@ class PathScorer:
         q = self._questions.get(question)
         if q is None:
             q = head.questions(_features(enc, tok, [question], max_length, self.device))[0]
-            if len(self._questions) > 4096:
+            if len(self._questions) >= self.max_questions:
                 self._questions.clear()
             self._questions[question] = q
         logits = SCALE * torch.stack([self._paths[p] for p in paths]) @ q

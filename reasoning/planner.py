@@ -388,6 +388,18 @@ class ZeroShotPlanner:
         them rather than this path ("which player in X plays at position Y"), and a first hop reaching nodes
         tied to one of them is what a question naming both asks for (a small bonus, even unnamed).
         `max_hops`: paths up to this length (default: the planner's)."""
+        scored = [(score, path) for path, (score, named) in
+                  self.scores(question, view, topic, mention, others, max_hops).items()
+                  if named]  # a path no word of the question names (nor a tie to another named entity): a guess
+        scored.sort(key=lambda x: (-x[0], len(x[1]), [str(s) for s in x[1]]))
+        return [PlanCandidate(path, self.describe(view, path), round(max(score, 0.0), 6), "zero-shot")
+                for score, path in scored[:limit]]
+
+    def scores(self, question: str, view: GraphView, topic: Node, mention: str = "",
+               others: Sequence[tuple[Node, str]] = (), max_hops: int | None = None,
+               ) -> dict[tuple[PathStep, ...], tuple[float, bool]]:
+        """Every path around `topic` with its score and whether the question names it (its lexical evidence is
+        positive); a round trip the question's words do not ask for scores -1 (see `run`)."""
         words = self._words_in_order(question, [mention, *(m for _, m in others)])
         qwords = [w for w in words if w not in STOPWORDS]
         found = self._enumerate(view, topic, max_hops or self.max_hops)
@@ -396,8 +408,9 @@ class ZeroShotPlanner:
             self._embed_words(view, qwords, found + [(st,) for n, _ in others for st in self._props_around(view, [n])])
         trips = {p: t for p in found if (t := self._round_trips(words, view, p)) is not None}
         paths = list(trips)
+        out: dict[tuple[PathStep, ...], tuple[float, bool]] = {p: (-1.0, False) for p in found if p not in trips}
         if not paths:
-            return []
+            return out
         # a hop is described by its property's name, the last one also by the role of what it reaches (the
         # answer type, "which movies ..."): the roles of nodes on the way would let a longer path explain a
         # word with a hop the question does not ask for
@@ -405,7 +418,6 @@ class ZeroShotPlanner:
         sims = {key: [self._step_sim(view, *key, q) for q in qwords] for key in keys}
         ties = self._tie_rows(view, [n for n, _ in others], qwords)
         asked = self._answer_type(words, view, paths)
-        scored: list[tuple[float, tuple[PathStep, ...]]] = []
         for path in paths:
             last = len(path) - 1
             # one more column: the way back of a round trip is explained by what asked for it
@@ -416,11 +428,8 @@ class ZeroShotPlanner:
                 lexical += self.join_bonus
             if asked and not any(self._sim(a, r) > 0 for a in asked for r in _target_roles(view, path[-1])):
                 lexical -= self.type_penalty
-            if lexical > 0:  # a path no word of the question names (nor a tie to another named entity): a guess
-                scored.append((lexical - self.hop_penalty * len(path), path))
-        scored.sort(key=lambda x: (-x[0], len(x[1]), [str(s) for s in x[1]]))
-        return [PlanCandidate(path, self.describe(view, path), round(max(score, 0.0), 6), "zero-shot")
-                for score, path in scored[:limit]]
+            out[path] = (lexical - self.hop_penalty * len(path), lexical > 0)
+        return out
 
     def fit(self, question: str, view: GraphView, topic: Node, mention: str = "") -> float:
         """How well the question's words name a relation of `topic`'s own: the score of its best one-hop path

@@ -123,10 +123,10 @@ LAB_CASES = {
     "who funds project zephyr": {"nova_trust"},
     "where is the acme foundation based": {"geneva_town"},
     "where do the people working on project zephyr live": {"london_city", "hampton_city"},
+    # 2-hop through a relation named from the other side ("funded by" asked as "funds"): the model alone
+    # stopped one hop short here (acme_foundation); the zero-shot evidence it is combined with does not
+    "where is the foundation that funds project atlas based": {"geneva_town"},
 }
-#: a 2-hop question through a relation named from the other side ("funded by" asked as "funds"): the graph model
-#: stops one hop short (answers acme_foundation), the weakness behind its WC-P2 figure
-LAB_GAPS = {"where is the foundation that funds project atlas based": {"geneva_town"}}
 
 
 @pytest.fixture(scope="module")
@@ -151,13 +151,6 @@ def _wrong(model: Path, cases: dict[str, set[str]]) -> dict[str, str]:
 @pytest.mark.slow
 def test_lab_questions_answered_by_a_graph_model_trained_here(lab_model: Path) -> None:
     wrong = _wrong(lab_model, LAB_CASES)
-    assert not wrong, wrong
-
-
-@pytest.mark.slow
-@pytest.mark.xfail(strict=True, reason="known gap: the graph model stops one hop short on this 2-hop question")
-def test_lab_two_hop_question_through_a_relation_named_from_the_other_side(lab_model: Path) -> None:
-    wrong = _wrong(lab_model, LAB_GAPS)
     assert not wrong, wrong
 
 
