@@ -259,7 +259,7 @@ class PairPlanner:
     the question names a relation ("how old ..."), while a path the question names outright keeps its lead
     (a round trip the question does not ask for stays out of reach)."""
 
-    def __init__(self, scorer: PathScorer, max_hops: int = 3, weight: float = 0.02, unnamed_weight: float = 1.0,
+    def __init__(self, scorer: PathScorer, max_hops: int = 3, weight: float = 0.001, unnamed_weight: float = 1.0,
                  zero_shot: ZeroShotPlanner | None = None) -> None:
         self.scorer = scorer
         self.weight = weight
@@ -290,9 +290,11 @@ class PairPlanner:
         unique = list(dict.fromkeys(texts.values()))
         probs = dict(zip(unique, self.scorer.run(_masked(question, mention), unique)))
         # the model's weight: where the question names some path, a tie-breaker; where it names none, the judge
-        named = any(n for _, n in lexical.values())
+        named = any(n for _, n, _ in lexical.values())
         weight = self.weight if named else self.unnamed_weight
-        combined = {p: lexical[p][0] + weight * probs[t] for p, t in texts.items()}
+        # what the question asks for ("which club", "who") rules paths out before the model is asked to choose
+        typed = {p for p, (_, _, fits) in lexical.items() if fits} or set(lexical)
+        combined = {p: lexical[p][0] + weight * probs[t] for p, t in texts.items() if p in typed}
         ranked = sorted(combined, key=lambda p: (-combined[p], len(p), texts[p]))
         # scores comparable across topics, as the zero-shot planner's: a topic whose relations the question
         # does not name ranks below one whose it does

@@ -38,6 +38,7 @@ _PLACE_OR_TIME = {
     "where": frozenset(role_key(w) for w in "place location country nation city town village state province region "
                        "county area continent site venue address birthplace hometown residence headquarters".split()),
     "when": frozenset(role_key(w) for w in "year date time day month decade century period era".split())}
+_PLACES_AND_TIMES = _PLACE_OR_TIME["where"] | _PLACE_OR_TIME["when"]
 _SAMENESS = frozenset("same share shares shared sharing also other others another too common co together".split())
 
 
@@ -353,6 +354,15 @@ def lookup_label(text: str, view: GraphView) -> tuple[Node, ...]:
 
 
 # ------------------------------------------------------------------------------------------ zero-shot
+def _asks_person(words: Sequence[str]) -> bool:
+    """The question's first question word is "who" / "whom"."""
+    first = next((w for w in words if w in _QUESTION_WORDS), "")
+    return first in ("who", "whom")
+
+
+_QUESTION_WORDS = frozenset("what which who whom whose where when how why name list give show tell".split())
+
+
 def _hop(view: GraphView, st: PathStep) -> tuple[URIRef, bool]:
     """A hop as one relation and direction (`plays_in_club_inverse` forwards = `plays_in_club` backwards)."""
     return canonical(view, st.prop, st.inverse)
@@ -388,7 +398,7 @@ class ZeroShotPlanner:
         them rather than this path ("which player in X plays at position Y"), and a first hop reaching nodes
         tied to one of them is what a question naming both asks for (a small bonus, even unnamed).
         `max_hops`: paths up to this length (default: the planner's)."""
-        scored = [(score, path) for path, (score, named) in
+        scored = [(score, path) for path, (score, named, _) in
                   self.scores(question, view, topic, mention, others, max_hops).items()
                   if named]  # a path no word of the question names (nor a tie to another named entity): a guess
         scored.sort(key=lambda x: (-x[0], len(x[1]), [str(s) for s in x[1]]))
@@ -397,9 +407,10 @@ class ZeroShotPlanner:
 
     def scores(self, question: str, view: GraphView, topic: Node, mention: str = "",
                others: Sequence[tuple[Node, str]] = (), max_hops: int | None = None,
-               ) -> dict[tuple[PathStep, ...], tuple[float, bool]]:
-        """Every path around `topic` with its score and whether the question names it (its lexical evidence is
-        positive); a round trip the question's words do not ask for scores -1 (see `run`)."""
+               ) -> dict[tuple[PathStep, ...], tuple[float, bool, bool]]:
+        """Every path around `topic` with its score, whether the question names it (its lexical evidence is
+        positive) and whether what it reaches fits what the question asks for ("which club", "where", "who"); a
+        round trip the question's words do not ask for scores -1 (see `run`). `max_hops` as in `run`."""
         words = self._words_in_order(question, [mention, *(m for _, m in others)])
         qwords = [w for w in words if w not in STOPWORDS]
         found = self._enumerate(view, topic, max_hops or self.max_hops)
@@ -408,7 +419,8 @@ class ZeroShotPlanner:
             self._embed_words(view, qwords, found + [(st,) for n, _ in others for st in self._props_around(view, [n])])
         trips = {p: t for p in found if (t := self._round_trips(words, view, p)) is not None}
         paths = list(trips)
-        out: dict[tuple[PathStep, ...], tuple[float, bool]] = {p: (-1.0, False) for p in found if p not in trips}
+        out: dict[tuple[PathStep, ...], tuple[float, bool, bool]] = {p: (-1.0, False, True) for p in found
+                                                                      if p not in trips}
         if not paths:
             return out
         # a hop is described by its property's name, the last one also by the role of what it reaches (the
@@ -418,6 +430,7 @@ class ZeroShotPlanner:
         sims = {key: [self._step_sim(view, *key, q) for q in qwords] for key in keys}
         ties = self._tie_rows(view, [n for n, _ in others], qwords)
         asked = self._answer_type(words, view, paths)
+        person = _asks_person(words)
         for path in paths:
             last = len(path) - 1
             # one more column: the way back of a round trip is explained by what asked for it
@@ -426,9 +439,13 @@ class ZeroShotPlanner:
             lexical = self._coverage(rows + ties) if named else 0.0
             if len(path) == 1 and path[0] in joins:
                 lexical += self.join_bonus
-            if asked and not any(self._sim(a, r) > 0 for a in asked for r in _target_roles(view, path[-1])):
+            reached = _target_roles(view, path[-1])
+            typed = not (asked and not any(self._sim(a, r) > 0 for a in asked for r in reached))
+            # "who" asks for someone: not a place or a time ("who is from club X": its players, not its country)
+            typed = typed and not (person and reached and all(role_key(r) in _PLACES_AND_TIMES for r in reached))
+            if not typed:
                 lexical -= self.type_penalty
-            out[path] = (lexical - self.hop_penalty * len(path), lexical > 0)
+            out[path] = (lexical - self.hop_penalty * len(path), lexical > 0, typed)
         return out
 
     def fit(self, question: str, view: GraphView, topic: Node, mention: str = "") -> float:
