@@ -231,7 +231,7 @@ def train_graph_model(view: GraphView, out: str | Path, *, max_seconds: float = 
     t0 = time.perf_counter()
     a = args or TrainingArguments(lr=2e-3, batch_size=256, max_length=48, epochs=40, seed=seed,
                                   max_seconds=max_seconds)
-    target = questions or max(200, int(max_seconds * 20))
+    target = questions or max(200, int(max_seconds * 100))  # synthesis stops at its share of the budget first
     synth = GraphQuestionSynthesiser(max_hops=max_hops, seed=seed)
     if on_progress is not None:
         on_progress({"stage": "synthesising", "questions": target})

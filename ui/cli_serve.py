@@ -51,9 +51,9 @@ def serve(
     cache: Optional[Path] = typer.Option(None, "--cache", help="Folder for indexes (default: per graph)."),
     index: bool = typer.Option(True, "--index/--no-index",
                                help="Open (or build in the background) the retrieval index of the graph."),
-    adapt: bool = typer.Option(False, "--adapt/--no-adapt", help="Train a graph-only question model for a graph "
-                               "given or loaded (not the bundled one) in the background, cached per graph "
-                               "(off by default: it still scores below zero-shot planning on WC2014)."),
+    adapt: bool = typer.Option(True, "--adapt/--no-adapt", help="Train a graph-only question model for a graph "
+                               "given or loaded (not the bundled one) in the background, cached per graph; "
+                               "questions are planned zero-shot until it is ready."),
     adapt_seconds: float = typer.Option(600.0, "--adapt-seconds", min=30.0, help="Its time budget."),
 ) -> None:
     """Start the Gradio chat (ask, load graphs, retrain extractors). Never shared publicly."""

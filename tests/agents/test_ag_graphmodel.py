@@ -99,6 +99,14 @@ def test_graph_model_folder_and_pipeline_with_the_tiny_encoder(tiny_bert: Path, 
         v = c.runtime.view()
         for a in result.answers:  # whatever the tiny model picked, answers are proved from the topic
             assert all(proof_holds(v, p, None, a.iri) for p in a.proofs)
+        # where the question names a path, even a random model only breaks the zero-shot planner's ties: never worse
+        planner, zero_shot = c.runtime.graph_planner, ZeroShotPlanner()
+        for question in LAB_CASES:
+            topic = c.runtime.detector.run(question, v)[0]
+            node = topic.nodes[0]
+            expected = zero_shot.run(question, v, node, topic.text, limit=1)
+            got = planner.run(question, v, node, topic.text, limit=1)
+            assert got and expected and got[0].steps == expected[0].steps, question
 
 
 def test_finetune_from_graph_cli(tiny_bert: Path, tmp_path: Path) -> None:

@@ -93,3 +93,25 @@ def test_snake_case_graph_answered_zero_shot(tmp_path: Path) -> None:
         # a question whose words name no relation is not guessed
         r = c.run("what about ursula k le guin")
         assert not r.answers
+
+
+def test_who_asks_for_someone_not_a_place(tmp_path) -> None:
+    """A "who" question rules out paths that reach only places or times, in both planners' scores."""
+    from knowledge.graph import KnowledgeGraph
+    from reasoning.graphview import GraphView
+    from reasoning.planner import ZeroShotPlanner
+
+    f = tmp_path / "g.txt"
+    f.write_text("ann_lee|member_of_club|rovers_fc\nbo_chan|member_of_club|rovers_fc\n"
+                 "rovers_fc|located_in_country|freedonia\nann_lee|born_in_year|1990\n", encoding="utf-8")
+    kg = KnowledgeGraph.open("memory")
+    kg.load([f])
+    view = GraphView.build(kg)
+    rovers = next(n for n, label in view.labels.items() if label == "rovers_fc")
+    scores = {ZeroShotPlanner().describe(view, p): s for p, s in
+              ZeroShotPlanner().scores("who comes from rovers_fc ?", view, rovers, "rovers_fc").items()}
+    assert scores["located in country"][2] is False          # reaches a country: not someone
+    assert scores["inverse of member of club"][2] is True     # reaches the club's members
+    plain = {ZeroShotPlanner().describe(view, p): s for p, s in
+             ZeroShotPlanner().scores("what comes from rovers_fc ?", view, rovers, "rovers_fc").items()}
+    assert plain["located in country"][2] is True and plain["located in country"][0] > scores["located in country"][0]

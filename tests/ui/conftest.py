@@ -53,8 +53,10 @@ def _serve(artifacts: Path, args: list[str]) -> Iterator[str]:
     env = dict(os.environ, HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1", GRADIO_ANALYTICS_ENABLED="False",
                PYTHONUNBUFFERED="1")
     with log.open("w") as out:
+        # no background graph model for uploads unless a test asks for one (it would train for minutes beside it)
+        adapt = [] if any(a in ("--adapt", "--no-adapt") for a in args) else ["--no-adapt"]
         process = subprocess.Popen([sys.executable, "-c", "from ui.cli import main; main()", "serve", "--port", str(port),
-                                    *args], cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
+                                    *args, *adapt], cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}/"
     try:
         wait_ready(url, process, log, READY_TIMEOUT_S)

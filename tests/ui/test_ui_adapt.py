@@ -39,7 +39,7 @@ def cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
 def test_chat_adapts_to_a_loaded_graph_in_the_background(cache: Path) -> None:
     from gradio_client import Client
 
-    process, url, log = _serve(cache, "--adapt", "--adapt-seconds", "60")
+    process, url, log = _serve(cache, "--adapt-seconds", "60")  # on by default
     try:
         client = Client(url, verbose=False)
         seen = []
