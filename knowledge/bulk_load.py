@@ -12,18 +12,41 @@ from __future__ import annotations
 import ctypes
 import gzip
 import io
+import itertools
 import os
 import shutil
+import threading
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
-from knowledge.errors import BackendError, EmptyInputError, EncodingError, InputError, MissingFileError, \
-    ParseError
-from knowledge.label_store import LABELS_FILE, build_from_oxigraph
-from knowledge.loaders import LoadReport, _looks_like_header, _split, detect_delimiter, detect_format, split_triple
-from knowledge.namespaces import DEFAULT_NS, entity_iri, property_iri, relation_label
+from knowledge.errors import (
+    BackendError,
+    EmptyInputError,
+    EncodingError,
+    InputError,
+    MissingFileError,
+    ParseError,
+)
+from knowledge.label_store import (
+    LABELS_FILE,
+    LabelBuilder,
+    LabelStore,
+    build_from_oxigraph,
+    current_index,
+    store_meta,
+    vocabulary_iris,
+)
+from knowledge.loaders import (
+    LoadReport,
+    _looks_like_header,
+    _split,
+    detect_delimiter,
+    detect_format,
+    split_triple,
+)
+from knowledge.namespaces import DEFAULT_NS, iri_quote, property_iri, relation_label
 
 _STAGING = ".kgreason-staging-"
 _LABEL = "<http://www.w3.org/2000/01/rdf-schema#label>"
@@ -70,13 +93,23 @@ def load_into_store(folder: str | Path, paths: Iterable[str | Path], *, current:
             old.backup(str(staging))
             del old
         st = ox.Store(str(staging))
-        entities = 0
-        for p in paths:
-            entities += _bulk_load_file(st, p, format=format, delimiter=delimiter, header=header,
-                                        namespace=namespace)
-        st.flush()
-        after = len(st)
-        build_from_oxigraph(st, staging / LABELS_FILE, after).close()
+        labels = _label_builder(staging, folder, paths, format, before)
+        entities, repeats = 0, before > 0
+        try:
+            for p in paths:
+                n, again = _bulk_load_file(st, p, format=format, delimiter=delimiter, header=header,
+                                           namespace=namespace, labels=labels)
+                entities, repeats = entities + n, repeats or again
+            st.flush()
+            if labels is None:
+                after = len(st)
+                build_from_oxigraph(st, staging / LABELS_FILE, after).close()
+            else:
+                after = _finish_labels(st, labels, dedupe=repeats)
+        except BaseException:
+            if labels is not None:
+                labels.close()
+            raise
         del st
         current = None
         if release is not None:
@@ -154,18 +187,71 @@ def _open_bytes(path: Path) -> io.BufferedIOBase:
         raise MissingFileError(f"cannot read ({exc})", path) from exc
 
 
+def _label_builder(staging: Path, folder: Path, paths: list[Path], format: str | None,
+                   before: int) -> LabelBuilder | None:
+    """The label index of the load, filled from the converter as delimited files stream (no scan of the store
+    afterwards): fresh for a new store, else a copy of the store's index when it is current. None when the
+    files hold other formats or the index cannot be trusted: the load then indexes the store's labels."""
+    if any(detect_format(p, format) != "delimited" for p in paths):
+        return None
+    if before == 0:
+        return LabelBuilder(staging / LABELS_FILE)
+    old = folder / LABELS_FILE
+    if not current_index(old):
+        return None
+    index = LabelStore(old)
+    try:
+        if index.meta("triples") != str(before):
+            return None
+    finally:
+        index.close()
+    return LabelBuilder(staging / LABELS_FILE, base=old)
+
+
+def _finish_labels(st: Any, labels: LabelBuilder, dedupe: bool) -> int:
+    """Index the streamed labels (without the vocabulary's: the store's properties and classes) while the store
+    is counted (the SQLite index build and the count run side by side); returns the store's size."""
+    vocab = vocabulary_iris(st)
+    done: list[BaseException | None] = []
+
+    def index() -> None:
+        try:
+            labels.index(exclude=vocab, dedupe=dedupe)
+            done.append(None)
+        except BaseException as exc:  # noqa: BLE001  (raised again in the loading thread)
+            done.append(exc)
+
+    worker = threading.Thread(target=index, name="kgreason-label-index", daemon=True)
+    worker.start()
+    try:
+        after = len(st)
+        meta = store_meta(st, after)
+    finally:
+        worker.join()
+    if done[0] is not None:
+        raise done[0]
+    labels.finish(meta).close()
+    return after
+
+
 def _bulk_load_file(st: Any, path: Path, *, format: str | None, delimiter: str | None, header: bool,
-                    namespace: str) -> int:
-    """Stream one file into the store; returns the distinct entities it names (delimited) or 0."""
+                    namespace: str, labels: LabelBuilder | None = None) -> tuple[int, bool]:
+    """Stream one file into the store; returns the distinct entities it names (delimited, else 0) and whether
+    a label may have been written to `labels` twice."""
     from knowledge.loaders import _ox_format
 
     fmt = detect_format(path, format)
     if fmt == "delimited":
-        conv = DelimitedToNTriples(path, delimiter=delimiter, header=header, namespace=namespace)
-        feed = _Feed(conv.chunks())
-        _run_bulk(path, "delimited", lambda: st.bulk_load(io.BufferedReader(feed, 1 << 20), _ox_format("nt")),
-                  feed)
-        return conv.entities
+        _check_namespace(namespace)
+        conv = DelimitedToNTriples(path, delimiter=delimiter, header=header, namespace=namespace,
+                                   on_labels=None if labels is None else labels.add)
+        pipe = _Pipe(conv.chunks)
+        try:  # our N-Triples are valid by construction (IRIs quoted, literals escaped): skip re-validating them
+            _run_bulk(path, "delimited", lambda: st.bulk_load(path=pipe.path, format=_ox_format("nt"),
+                                                              lenient=True))
+        finally:
+            pipe.finish()  # the converter's own error (file:line) wins over what the loader made of it
+        return conv.entities, conv.repeats
     if fmt in ("nquads", "trig"):  # named graphs are merged into the default graph, as in memory: parsed whole
         import pyoxigraph as ox
 
@@ -175,18 +261,25 @@ def _bulk_load_file(st: Any, path: Path, *, format: str | None, delimiter: str |
         default = ox.DefaultGraph()
         parsed = parse_file(path, format=fmt)
         st.bulk_extend(ox.Quad(_to_ox(s), _to_ox(p), _to_ox(o), default) for s, p, o in parsed.triples)
-        return parsed.entities
+        return parsed.entities, False
     with _open_bytes(path) as fh:
-        _run_bulk(path, fmt, lambda: st.bulk_load(fh, _ox_format(fmt), base_iri=path.resolve().as_uri()), None)
-    return 0
+        _run_bulk(path, fmt, lambda: st.bulk_load(fh, _ox_format(fmt), base_iri=path.resolve().as_uri()))
+    return 0, False
 
 
-def _run_bulk(path: Path, fmt: str, call: Any, feed: Any) -> None:
+def _check_namespace(namespace: str) -> None:
+    import pyoxigraph as ox
+
+    try:
+        ox.NamedNode(f"{namespace}e/x")
+    except ValueError as exc:
+        raise InputError(f"the namespace {namespace!r} does not make valid IRIs ({exc})") from None
+
+
+def _run_bulk(path: Path, fmt: str, call: Any) -> None:
     try:
         call()
     except (SyntaxError, ValueError, OSError) as exc:
-        if feed is not None and feed.error is not None:  # our converter's own error, raised inside read()
-            raise feed.error from None
         line = column = None
         message = _first_line(exc)
         if isinstance(exc, SyntaxError):
@@ -201,39 +294,49 @@ def _first_line(exc: BaseException) -> str:
     return (str(exc).strip().splitlines() or [type(exc).__name__])[0]
 
 
-class _Feed(io.RawIOBase):
-    """A readable byte stream over chunks from a generator; an exception in the generator is kept in
-    `error` (the native reader only sees an I/O failure)."""
+class _Pipe:
+    """An OS pipe that a producer thread fills with the chunks it makes, read natively by the bulk loader
+    (`path`: no Python call, and so no GIL, per read), so that the conversion runs while the store parses. An
+    exception in the producer is kept in `error` (the loader then sees the end of its input early: the load
+    must raise it, see `finish`)."""
 
-    def __init__(self, chunks: Iterator[bytes]) -> None:
-        self._chunks = chunks
-        self._buf = b""
+    def __init__(self, produce: Callable[[], Iterator[bytes]]) -> None:
+        self._read, self._write = os.pipe()
+        self.path = f"/proc/self/fd/{self._read}"
         self.error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, args=(produce,), name="kgreason-convert", daemon=True)
+        self._thread.start()
 
-    def readable(self) -> bool:
-        return True
+    def _run(self, produce: Callable[[], Iterator[bytes]]) -> None:
+        try:
+            for chunk in produce():
+                view = memoryview(chunk)
+                while view:
+                    view = view[os.write(self._write, view):]
+        except BrokenPipeError:  # the loader stopped reading (its own error is raised)
+            pass
+        except BaseException as exc:  # noqa: BLE001  (raised again by the loading thread)
+            self.error = exc
+        finally:
+            os.close(self._write)
 
-    def readinto(self, b: Any) -> int:
-        while not self._buf:
-            try:
-                self._buf = next(self._chunks)
-            except StopIteration:
-                return 0
-            except InputError as exc:
-                self.error = exc
-                raise OSError(str(exc)) from exc
-        n = min(len(b), len(self._buf))
-        b[:n] = self._buf[:n]
-        self._buf = self._buf[n:]
-        return n
+    def finish(self) -> None:
+        """Close the reading end (a producer still writing stops) and wait for the producer; raise its error."""
+        os.close(self._read)
+        self._thread.join()
+        if self.error is not None:
+            raise self.error
 
 
 class DelimitedToNTriples:
     """`subject<d>relation<d>object` lines -> N-Triples (facts, entity labels, property labels and types),
-    streamed in chunks with the same checks and messages as `knowledge.loaders.parse_delimited`."""
+    streamed in chunks of about `chunk_bytes` of input with the same checks and messages as
+    `knowledge.loaders.parse_delimited`. Each name is quoted once while remembered; `on_labels` receives the
+    (entity IRI, name) pairs of each chunk's newly written labels (the streaming load indexes them)."""
 
     def __init__(self, path: Path, *, delimiter: str | None = None, header: bool = False,
-                 namespace: str = DEFAULT_NS, chunk_lines: int = 20_000) -> None:
+                 namespace: str = DEFAULT_NS, chunk_bytes: int = 1 << 20,
+                 on_labels: Callable[[list[tuple[str, str]]], None] | None = None) -> None:
         if delimiter is not None:
             delimiter = {"\\t": "\t", "tab": "\t", "pipe": "|", "comma": ","}.get(delimiter, delimiter)
             if len(delimiter) != 1:
@@ -242,75 +345,126 @@ class DelimitedToNTriples:
         self.delimiter = delimiter
         self.header = header
         self.namespace = namespace
-        self.chunk_lines = chunk_lines
-        self.entities = 0
+        self.chunk_bytes = chunk_bytes
+        self.on_labels = on_labels
+        self.entities = 0  # names counted once while remembered (exact unless more than _SEEN_NAMES)
+        self.properties: list[str] = []  # the property IRIs written (each typed rdf:Property)
+        self.repeats = False  # whether a label may have been written twice (the remembered names were cleared)
 
-    def _lines(self) -> Iterator[tuple[int, str]]:
+    def _blocks(self) -> Iterator[tuple[int, list[str]]]:
+        """(number of the first line, the lines) of whole lines, about `chunk_bytes` at a time, decoded."""
         with _open_bytes(self.path) as raw:
-            for lineno, data in enumerate(raw, start=1):
-                try:
-                    line = data.decode("utf-8")
-                except UnicodeDecodeError as exc:
-                    raise EncodingError(f"not UTF-8 text (byte 0x{data[exc.start]:02x})", self.path, lineno,
-                                        exc.start + 1) from exc
-                if lineno == 1 and line.startswith("\ufeff"):
-                    line = line[1:]
-                if line.strip():
-                    yield lineno, line.rstrip("\r\n")
+            lineno, rest = 1, b""
+            while True:
+                data = raw.read(self.chunk_bytes)
+                if not data:
+                    if rest:
+                        yield lineno, self._decode(rest, lineno)
+                    return
+                data = rest + data if rest else data
+                cut = data.rfind(b"\n") + 1
+                if not cut:
+                    rest = data
+                    continue
+                rest = data[cut:]
+                lines = self._decode(data[:cut - 1], lineno)
+                yield lineno, lines
+                lineno += len(lines)
 
-    def chunks(self) -> Iterator[bytes]:
-        lines = self._lines()
-        head = []
-        for item in lines:
-            head.append(item)
+    def _decode(self, block: bytes, lineno: int) -> list[str]:
+        try:
+            text = block.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            start = block.rfind(b"\n", 0, exc.start) + 1
+            raise EncodingError(f"not UTF-8 text (byte 0x{block[exc.start]:02x})", self.path,
+                                lineno + block.count(b"\n", 0, exc.start), exc.start - start + 1) from exc
+        lines = text.split("\n")
+        if lineno == 1 and text.startswith("\ufeff"):
+            lines[0] = lines[0][1:]
+        if "\r" in text:
+            lines = [line.rstrip("\r") for line in lines]
+        return lines
+
+    def _start(self, blocks: Iterator[tuple[int, list[str]]]) -> tuple[str, list[tuple[int, list[str]]]]:
+        """The delimiter (detected from the first 50 non-blank lines unless given) and the blocks read to find
+        it, a header line blanked out."""
+        read: list[tuple[int, list[str]]] = []
+        head: list[tuple[int, int, str]] = []  # (block, index, line) of the first non-blank lines
+        for first, lines in blocks:
+            read.append((first, lines))
+            head.extend((len(read) - 1, i, line) for i, line in enumerate(lines) if line.strip())
             if len(head) >= 50:
                 break
+        head = head[:50]
         if not head:
             raise EmptyInputError("the file is empty", self.path)
+        skip = None
         if self.header:
-            head = head[1:]
-        delim = self.delimiter or detect_delimiter([line for _, line in head])
+            skip, head = head[0], head[1:]
+        delim = self.delimiter or detect_delimiter([line for _, _, line in head])
         if delim is None:
             raise ParseError("cannot find a delimiter ('|', tab or ',') that splits lines into subject, relation, "
-                             "object; use --format or --delimiter", self.path, head[0][0])
-        if not self.header and head and _looks_like_header(_split(head[0][1], delim)):
-            head = head[1:]
-        ns, path = self.namespace, self.path
+                             "object; use --format or --delimiter", self.path,
+                             read[head[0][0]][0] + head[0][1] if head else None)
+        if not self.header and head and _looks_like_header(_split(head[0][2], delim)):
+            skip = head[0]
+        if skip is not None:
+            read[skip[0]][1][skip[1]] = ""
+        return delim, read
+
+    def chunks(self) -> Iterator[bytes]:
+        """The N-Triples, one bytes chunk per block of input lines."""
+        blocks = self._blocks()
+        delim, read = self._start(blocks)
         names: dict[str, str] = {}  # name -> "<iri>" (bounded, see _SEEN_NAMES)
         props: dict[str, str] = {}
-        entities = 0
-        out: list[str] = []
+        for first, lines in itertools.chain(read, blocks):
+            out: list[str] = []
+            labels: list[tuple[str, str]] = []
+            self._convert(first, lines, delim, names, props, out, labels)
+            if self.on_labels is not None and labels:
+                self.on_labels(labels)
+            if out:
+                yield "".join(out).encode("utf-8")
 
-        def lines_all() -> Iterator[tuple[int, str]]:
-            yield from head
-            yield from lines
+    def _convert(self, first: int, lines: list[str], delim: str, names: dict[str, str], props: dict[str, str],
+                 out: list[str], labels: list[tuple[str, str]]) -> None:
+        """Append the N-Triples lines of one block to `out` (the hot loop: one split and three look-ups per
+        line in the common case)."""
+        path, csv_like, ns = self.path, delim == ",", self.namespace + "e/"
+        get, append = names.get, out.append
 
         def name(text: str) -> str:
-            """The entity's IRI term; its label line the first time it is seen (while remembered)."""
-            nonlocal entities
-            term = names.get(text)
-            if term is None:
-                if len(names) >= _SEEN_NAMES:
-                    names.clear()
-                term = names[text] = f"<{entity_iri(text, ns)}>"
-                out.append(f"{term} {_LABEL} {_literal(text)} .\n")
-                entities += 1
+            if len(names) >= _SEEN_NAMES:
+                names.clear()
+                self.repeats = True
+            iri = ns + iri_quote(text)
+            term = names[text] = f"<{iri}>"
+            append(f"{term} {_LABEL} {_literal(text)} .\n")
+            labels.append((iri, text))
+            self.entities += 1
             return term
 
-        for lineno, line in lines_all():
-            s, r, o = split_triple(line, delim, path, lineno)
-            si, oi = name(s), name(o)
+        for i, line in enumerate(lines):
+            fields = line.split(delim)
+            if len(fields) == 3 and not csv_like:
+                s, r, o = fields[0].strip(), fields[1].strip(), fields[2].strip()
+                ok = s and r and o
+            else:
+                ok = False
+            if not ok:
+                if not line.strip():
+                    continue
+                s, r, o = split_triple(line, delim, path, first + i)  # CSV, or raises naming file:line
+            si = get(s) or name(s)
+            oi = get(o) or name(o)
             pi = props.get(r)
             if pi is None:
-                pi = props[r] = f"<{property_iri(r, ns)}>"
-                out.append(f"{pi} {_LABEL} {_literal(relation_label(r))} .\n{pi} {_TYPE_PROPERTY} .\n")
-            out.append(f"{si} {pi} {oi} .\n")
-            if len(out) >= self.chunk_lines:
-                yield "".join(out).encode("utf-8")
-                out.clear()
-        if out:
-            yield "".join(out).encode("utf-8")
-        self.entities = entities  # names counted once while remembered (exact unless more than _SEEN_NAMES)
+                iri = property_iri(r, self.namespace)
+                pi = props[r] = f"<{iri}>"
+                self.properties.append(str(iri))
+                append(f"{pi} {_LABEL} {_literal(relation_label(r))} .\n{pi} {_TYPE_PROPERTY} .\n")
+            append(f"{si} {pi} {oi} .\n")
 
 
 def _literal(text: str) -> str:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import shutil
 import sqlite3
 import urllib.parse
 import urllib.request
@@ -51,26 +52,15 @@ class LabelStore:
     def build(cls, path: str | Path, pairs: Iterable[tuple[str, str]], meta: dict[str, str] | None = None,
               batch: int = 50_000) -> "LabelStore":
         """Write a fresh index from (iri, label) pairs (streamed in batches: memory stays bounded)."""
-        path = Path(path)
-        path.unlink(missing_ok=True)
-        store = cls(path, readonly=False)
-        db = store._db
-        db.executescript("PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF;")  # a fresh staging file
-        rows: list[tuple[str, str, str]] = []
-        for iri, label in pairs:
-            rows.extend((iri, label, key) for key in name_keys(label) if key)
+        builder = LabelBuilder(Path(path))
+        rows: list[tuple[str, str]] = []
+        for pair in pairs:
+            rows.append(pair)
             if len(rows) >= batch:
-                db.executemany("INSERT INTO labels VALUES (?, ?, ?)", rows)
+                builder.add(rows)
                 rows.clear()
-        db.executemany("INSERT INTO labels VALUES (?, ?, ?)", rows)
-        db.executescript(_INDEXES)
-        db.execute("INSERT INTO keys (keys) VALUES ('rebuild')")
-        meta = dict(meta or {}, schema=SCHEMA_VERSION)
-        meta.setdefault("resources", str(db.execute("SELECT COUNT(DISTINCT iri) FROM labels").fetchone()[0]))
-        db.executemany("INSERT OR REPLACE INTO meta VALUES (?, ?)", list(meta.items()))
-        db.commit()
-        db.close()
-        return cls(path)
+        builder.add(rows)
+        return builder.finish(meta or {})
 
     def add(self, pairs: Iterable[tuple[str, str]], triples: int | None = None) -> None:
         """Add (iri, label) pairs (and record the graph's new size) in one transaction."""
@@ -196,18 +186,71 @@ class LabelStore:
         self._db.close()
 
 
+class LabelBuilder:
+    """Writes a label index file in two steps: rows as they come (`add`, e.g. from a load's converter while the
+    store parses), then once the indexes (`finish`: B-trees, then the FTS5 trigram index in one pass). Used on a
+    fresh staging file only (no journal, no fsync: a killed build leaves a file nobody opens). `base` starts
+    from a copy of an existing index (its rows kept first, its indexes rebuilt with the new rows)."""
+
+    def __init__(self, path: Path, base: Path | None = None) -> None:
+        self.path = path
+        path.unlink(missing_ok=True)
+        if base is not None:
+            shutil.copyfile(base, path)
+        self._db = sqlite3.connect(path, check_same_thread=False)  # added to from a load's converter thread
+        self._db.executescript("PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF; PRAGMA cache_size = -131072;"
+                               + _SCHEMA + ("DROP TABLE IF EXISTS keys; DROP INDEX IF EXISTS labels_norm; "
+                                            "DROP INDEX IF EXISTS labels_iri;" if base is not None else ""))
+        self._indexed = False
+
+    def add(self, pairs: Iterable[tuple[str, str]]) -> None:
+        """Append (iri, label) pairs, one row per normalised key."""
+        self._db.executemany("INSERT INTO labels VALUES (?, ?, ?)",
+                             [(iri, label, key) for iri, label in pairs for key in name_keys(label) if key])
+
+    def index(self, exclude: Iterable[str] = (), dedupe: bool = False) -> None:
+        """Drop the rows of `exclude` (vocabulary IRIs) and, with `dedupe`, repeated rows (the first is kept),
+        then build the B-tree and FTS5 trigram indexes."""
+        db = self._db
+        db.execute("CREATE INDEX IF NOT EXISTS labels_iri ON labels (iri)")
+        db.executemany("DELETE FROM labels WHERE iri = ?", [(iri,) for iri in exclude])
+        if dedupe:
+            db.execute("DELETE FROM labels WHERE rowid IN (SELECT b.rowid FROM labels a JOIN labels b "
+                       "ON b.iri = a.iri AND b.rowid > a.rowid AND b.label = a.label AND b.norm = a.norm)")
+        db.executescript(_INDEXES)
+        db.execute("INSERT INTO keys (keys, rank) VALUES ('hashsize', 67108864)")  # fewer segments to merge
+        db.execute("INSERT INTO keys (keys) VALUES ('rebuild')")
+        self._indexed = True
+
+    def finish(self, meta: dict[str, str]) -> LabelStore:
+        """Build the indexes (unless `index` did), write `meta` and return the index opened read-only."""
+        if not self._indexed:
+            self.index()
+        db = self._db
+        meta = dict(meta, schema=SCHEMA_VERSION)
+        meta.setdefault("resources", str(db.execute("SELECT COUNT(DISTINCT iri) FROM labels").fetchone()[0]))
+        db.executemany("INSERT OR REPLACE INTO meta VALUES (?, ?)", list(meta.items()))
+        db.commit()
+        db.close()
+        return LabelStore(self.path)
+
+    def close(self) -> None:
+        """Abandon the build."""
+        self._db.close()
+
+
 # ------------------------------------------------------------------------------------------ building
 def open_label_store(graph: Any, rebuild: bool = False) -> LabelStore:
     """The label index of a KnowledgeGraph on an Oxigraph folder (in the folder) or a SPARQL endpoint (in the
     cache, keyed by the endpoint URL); built from the graph's label triples when missing or `rebuild`."""
     if graph.backend.name == "oxigraph":
         path = Path(graph.location) / LABELS_FILE
-        if rebuild or not _current(path):
+        if rebuild or not current_index(path):
             inner = graph.rdf.store._inner
             return build_from_oxigraph(inner, path, len(inner))
         return LabelStore(path)
     path = endpoint_labels_path(graph.location)
-    if rebuild or not _current(path):
+    if rebuild or not current_index(path):
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(".building")
         counts = {str(p): int(n) for p, n in graph._predicate_counts().items()}
@@ -216,7 +259,8 @@ def open_label_store(graph: Any, rebuild: bool = False) -> LabelStore:
     return LabelStore(path)
 
 
-def _current(path: Path) -> bool:
+def current_index(path: Path) -> bool:
+    """Whether `path` holds a label index of this layout."""
     if not path.is_file():
         return False
     try:
@@ -241,11 +285,7 @@ def build_from_oxigraph(st: Any, path: Path, triples: int) -> LabelStore:
     as metadata."""
     import pyoxigraph as ox
 
-    vocab: set[str] = set()
-    rdf_type = ox.NamedNode(str(RDF.type))
-    for vt in VOCABULARY_TYPES:
-        vocab.update(q.subject.value for q in st.quads_for_pattern(None, rdf_type, ox.NamedNode(str(vt)))
-                     if isinstance(q.subject, ox.NamedNode))
+    vocab = vocabulary_iris(st)
 
     def pairs() -> Iterator[tuple[str, str]]:
         for pred in LABEL_PREDICATES:
@@ -254,9 +294,26 @@ def build_from_oxigraph(st: Any, path: Path, triples: int) -> LabelStore:
                 if isinstance(s, ox.NamedNode) and isinstance(o, ox.Literal) and s.value not in vocab:
                     yield s.value, o.value
 
+    return LabelStore.build(path, pairs(), meta=store_meta(st, triples))
+
+
+def store_meta(st: Any, triples: int) -> dict[str, str]:
+    """The metadata a store's label index keeps: its size and per-property counts (`KnowledgeGraph.stats`)."""
     counts = {str(row["p"].value): int(row["n"].value) for row in
               st.query("SELECT ?p (COUNT(*) AS ?n) WHERE { ?s ?p ?o } GROUP BY ?p")}
-    return LabelStore.build(path, pairs(), meta={"triples": str(triples), "predicates": json.dumps(counts)})
+    return {"triples": str(triples), "predicates": json.dumps(counts)}
+
+
+def vocabulary_iris(st: Any) -> set[str]:
+    """IRIs typed as properties or classes in a pyoxigraph Store (their labels are not indexed)."""
+    import pyoxigraph as ox
+
+    vocab: set[str] = set()
+    rdf_type = ox.NamedNode(str(RDF.type))
+    for vt in VOCABULARY_TYPES:
+        vocab.update(q.subject.value for q in st.quads_for_pattern(None, rdf_type, ox.NamedNode(str(vt)))
+                     if isinstance(q.subject, ox.NamedNode))
+    return vocab
 
 
 _ENDPOINT_LABELS = """SELECT ?s ?l WHERE {{ VALUES ?p {{ {preds} }} ?s ?p ?l .

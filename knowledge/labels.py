@@ -51,6 +51,8 @@ def split_camel(text: str) -> str:
 def name_keys(text: str) -> tuple[str, ...]:
     """Every normalised key a name is found under: as written and, when it has camelCase, split into words."""
     plain = normalise(text)
+    if _CAMEL.search(text) is None:  # nothing to split (most names; label indexes key millions)
+        return (plain,)
     split = normalise(split_camel(text))
     return (plain,) if split == plain else (plain, split)
 

@@ -183,3 +183,100 @@ def test_kill_9_during_a_load_leaves_the_store_before_or_after(tmp_path: Path, m
     assert not list(tmp_path.glob(".store.kgreason-staging-*"))
     with KnowledgeGraph.open("oxigraph", store, create=False) as kg:
         assert len(kg) == after
+
+
+# ------------------------------------------------------------------ the streaming converter and label index
+_TRICKY = ("\ufeffAmélie|directed_by|Jean-Pierre Jeunet\r\n\r\n   \n"
+           'A "q" \\ b|rel x|C<d>{e}%20 ^`\n'
+           "Heat|directed_by|Michael Mann\nHeat|starred_actors|Al Pacino\nplaceOfBirth|is_a|camelCase thing")
+
+
+@pytest.mark.parametrize("text,name", [
+    (_TRICKY, "t.txt"),
+    ("subject|relation|object\n" + _TRICKY.lstrip("\ufeff"), "h.txt"),  # a header line, detected
+    (_TRICKY.replace("|", "\t"), "t.tsv"),
+    ('"A, B",likes,C\nD,likes,"E ""F"""\n', "t.csv"),  # CSV quoting
+])
+@pytest.mark.parametrize("gz", [False, True])
+def test_streamed_conversion_reads_what_the_memory_parser_reads(tmp_path: Path, text: str, name: str,
+                                                                 gz: bool) -> None:
+    import gzip
+
+    import pyoxigraph as ox
+
+    from knowledge.bulk_load import DelimitedToNTriples
+    from knowledge.loaders import parse_delimited
+
+    path = tmp_path / (name + (".gz" if gz else ""))
+    path.write_bytes(gzip.compress(text.encode("utf-8")) if gz else text.encode("utf-8"))
+    labels: list = []
+    conv = DelimitedToNTriples(path, chunk_bytes=16, on_labels=labels.extend)  # many blocks, lines across them
+    nt = b"".join(conv.chunks())
+    streamed = {(q.subject.value, q.predicate.value, q.object.value) for q in ox.parse(nt, ox.RdfFormat.N_TRIPLES)}
+    triples, entities = parse_delimited(text.lstrip("\ufeff"), path)
+    assert streamed == {(str(s), str(p), str(o)) for s, p, o in triples}
+    assert conv.entities == entities and len(labels) == entities and not conv.repeats
+    assert sorted(labels) == sorted((str(s), str(o)) for s, p, o in triples
+                                    if str(p).endswith("#label") and "/e/" in str(s))
+
+
+def test_streamed_conversion_errors_name_the_line(tmp_path: Path) -> None:
+    from knowledge.bulk_load import DelimitedToNTriples
+    from knowledge.errors import EncodingError, ParseError
+
+    good = "".join(f"Film {i}|directed_by|Person {i}\n" for i in range(6))
+    for data, error, where in ((good + "x|y\n", ParseError, ":7"), (good + " |r|o\n", ParseError, ":7"),
+                               (good.encode() + b"ab|r|\xffc\n", EncodingError, ":7:6")):
+        path = tmp_path / "bad.txt"
+        path.write_bytes(data if isinstance(data, bytes) else data.encode())
+        with pytest.raises(error, match=f"{path}{where}"):
+            b"".join(DelimitedToNTriples(path, chunk_bytes=40).chunks())
+    res = CliRunner().invoke(app, ["load", str(path), "--store", str(tmp_path / "s")])
+    assert res.exit_code == 2 and f"{path}:7:6" in res.output and "Traceback" not in res.output
+    with KnowledgeGraph.open("oxigraph", tmp_path / "s", create=False) as kg:
+        assert len(kg) == 0  # nothing of the load that failed (the converter stopped it after 6 good lines)
+
+
+def _label_rows(folder: Path) -> tuple[list, dict]:
+    import sqlite3
+
+    db = sqlite3.connect(folder / LABELS_FILE)
+    try:
+        return (sorted(db.execute("SELECT iri, label, norm FROM labels")),
+                dict(db.execute("SELECT key, value FROM meta")))
+    finally:
+        db.close()
+
+
+def test_streamed_label_index_equals_a_scan_of_the_store(tmp_path: Path, movies_file: Path,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    """The label index a delimited load writes from its converter (fresh, on top of the previous index, with
+    names written twice) holds exactly what indexing the store's label triples gives."""
+    import pyoxigraph as ox
+
+    import knowledge.bulk_load as bulk
+    from knowledge.label_store import build_from_oxigraph
+
+    store = tmp_path / "store"
+    more = tmp_path / "more.txt"
+    more.write_text("Heat|directed_by|Michael Mann\nSolaris|directed_by|Andrei Tarkovsky\n"
+                    "Solaris|written_by|Stanisław Lem\nAndrei Tarkovsky|born_in|Zavrazhye\n", encoding="utf-8")
+    vocab = tmp_path / "vocab.ttl"  # makes a named thing a class: its label leaves the index
+    vocab.write_text(f"<{entity_iri('Zavrazhye')}> a <http://www.w3.org/2002/07/owl#Class> .\n", encoding="utf-8")
+    monkeypatch.setattr(bulk, "_SEEN_NAMES", 3)  # names forgotten while streaming: labels written again
+    scans: list = []
+    monkeypatch.setattr(bulk, "build_from_oxigraph", lambda *a: scans.append(1) or build_from_oxigraph(*a))
+    for files in ([movies_file], [more], [vocab], [more, movies_file]):
+        bulk.load_into_store(store, files)
+        st = ox.Store(str(store))
+        try:
+            scanned = tmp_path / "scan"
+            scanned.mkdir(exist_ok=True)
+            build_from_oxigraph(st, scanned / LABELS_FILE, len(st)).close()
+        finally:
+            del st
+        assert _label_rows(store) == _label_rows(scanned), files
+    rows, meta = _label_rows(store)
+    assert not any(iri == str(entity_iri("Zavrazhye")) for iri, _, _ in rows)
+    assert (str(entity_iri("Stanisław Lem")), "Stanisław Lem", "stanisław lem") in rows
+    assert len(scans) == 1  # only the Turtle file's load indexed the store's labels by scanning it
