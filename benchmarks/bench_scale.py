@@ -60,9 +60,15 @@ def measure(cmd: list[str], env: dict[str, str] | None = None) -> dict:
         time.sleep(0.05)
     reader.join()
     text = "".join(out_chunks)
-    return {"cmd": " ".join(cmd[1:] if cmd[0] == sys.executable else cmd), "rc": proc.returncode,
-            "seconds": round(time.perf_counter() - t0, 2), "peak_rss_mb": round(peak / 2**20, 1),
-            "output_tail": text[-600:]}
+    out = {"cmd": " ".join(cmd[1:] if cmd[0] == sys.executable else cmd), "rc": proc.returncode,
+           "seconds": round(time.perf_counter() - t0, 2), "peak_rss_mb": round(peak / 2**20, 1),
+           "output_tail": text[-600:]}
+    try:  # a --json command's report (a load's phases: stream, label index, ...)
+        out["report"] = json.loads(text)
+        del out["output_tail"]
+    except ValueError:
+        pass
+    return out
 
 
 def _free_port() -> int:
@@ -88,7 +94,7 @@ def main() -> None:
     kgr = [sys.executable, "-m", "ui.cli"]
     env = dict(os.environ, PYTHONPATH=str(ROOT))
     store = args.work / f"store-{args.copies}"
-    out: dict = {"copies": args.copies, "load_average": os.getloadavg()}
+    out: dict = {"copies": args.copies, "load_average": os.getloadavg(), "cpus": os.cpu_count()}
     t0 = time.perf_counter()
     kb = build_kb(args.kb, args.copies, args.work / f"kb-{args.copies}.txt")
     out["kb"] = {"path": str(kb), "lines": sum(1 for _ in open(kb, encoding="utf-8")),

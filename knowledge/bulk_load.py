@@ -51,9 +51,15 @@ from knowledge.namespaces import DEFAULT_NS, iri_quote, property_iri, relation_l
 _STAGING = ".kgreason-staging-"
 _LABEL = "<http://www.w3.org/2000/01/rdf-schema#label>"
 _TYPE_PROPERTY = "<http://www.w3.org/1999/02/22-rdf-syntax-ns#type> <http://www.w3.org/1999/02/22-rdf-syntax-ns#Property>"
-#: names remembered while streaming (their label triple is written once); cleared when full, so memory stays
-#: bounded: a name seen again after that only repeats a label triple, which the store de-duplicates
-_SEEN_NAMES = 1_000_000
+#: names remembered while streaming (their label triple is written once), in two generations of at most this
+#: many (a name of the older one seen again moves to the newer): memory stays bounded (~100 MB); a name seen
+#: again after it was forgotten only repeats a label triple, which the store de-duplicates
+_SEEN_NAMES = 250_000
+#: bits of the Bloom filter of names written (2 hashes; 16 MB): a name written again after the remembered
+#: names were cleared is found in it (no false negatives), so its label row is checked for a repeat
+_WRITTEN_BITS = 27
+#: past this many names possibly written twice, every label row is checked instead
+_MAX_REWRITTEN = 100_000
 
 
 def is_store(folder: Path) -> bool:
@@ -80,6 +86,7 @@ def load_into_store(folder: str | Path, paths: Iterable[str | Path], *, current:
     remove_stale_staging(folder)
     staging = folder.parent / f".{folder.name}{_STAGING}{os.getpid()}"
     t0 = time.perf_counter()
+    phases: dict[str, float] = {}
     import pyoxigraph as ox
 
     try:
@@ -94,18 +101,23 @@ def load_into_store(folder: str | Path, paths: Iterable[str | Path], *, current:
             del old
         st = ox.Store(str(staging))
         labels = _label_builder(staging, folder, paths, format, before)
-        entities, repeats = 0, before > 0
+        entities, rewritten = 0, []  # the IRIs whose label rows may repeat (None: any row may)
+        phases["checkpoint"] = time.perf_counter() - t0
         try:
             for p in paths:
                 n, again = _bulk_load_file(st, p, format=format, delimiter=delimiter, header=header,
-                                           namespace=namespace, labels=labels)
-                entities, repeats = entities + n, repeats or again
+                                           namespace=namespace, labels=labels, phases=phases)
+                entities += n
+                rewritten = None if rewritten is None or again is None else rewritten + again
             st.flush()
+            phases["stream"] = time.perf_counter() - t0 - phases["checkpoint"]
             if labels is None:
+                t1 = time.perf_counter()
                 after = len(st)
                 build_from_oxigraph(st, staging / LABELS_FILE, after).close()
+                phases["label_scan"] = time.perf_counter() - t1
             else:
-                after = _finish_labels(st, labels, dedupe=repeats)
+                after = _finish_labels(st, labels, rewritten, phases=phases)
         except BaseException:
             if labels is not None:
                 labels.close()
@@ -115,7 +127,9 @@ def load_into_store(folder: str | Path, paths: Iterable[str | Path], *, current:
         if release is not None:
             release()
             release = None
+        t1 = time.perf_counter()
         swap_folders(staging, folder)
+        phases["swap"] = time.perf_counter() - t1
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         if release is None and reopen is not None:
@@ -125,7 +139,7 @@ def load_into_store(folder: str | Path, paths: Iterable[str | Path], *, current:
     if reopen is not None:
         reopen()
     return LoadReport(files=[str(p) for p in paths], triples_read=after - before, triples_added=after - before,
-                      entities=entities, seconds=time.perf_counter() - t0)
+                      entities=entities, seconds=time.perf_counter() - t0, phases=phases)
 
 
 def remove_stale_staging(folder: Path) -> None:
@@ -208,36 +222,44 @@ def _label_builder(staging: Path, folder: Path, paths: list[Path], format: str |
     return LabelBuilder(staging / LABELS_FILE, base=old)
 
 
-def _finish_labels(st: Any, labels: LabelBuilder, dedupe: bool) -> int:
-    """Index the streamed labels (without the vocabulary's: the store's properties and classes) while the store
-    is counted (the SQLite index build and the count run side by side); returns the store's size."""
+def _finish_labels(st: Any, labels: LabelBuilder, rewritten: list[str] | None, phases: dict[str, float]) -> int:
+    """Index the streamed labels (without the vocabulary's: the store's properties and classes; the repeated
+    rows of `rewritten` IRIs, or of any when None, dropped) while the store is counted (the SQLite index build
+    and the count run side by side); returns the store's size."""
     vocab = vocabulary_iris(st)
     done: list[BaseException | None] = []
 
     def index() -> None:
+        t = time.perf_counter()
         try:
-            labels.index(exclude=vocab, dedupe=dedupe)
+            labels.index(exclude=vocab, rewritten=rewritten)
             done.append(None)
         except BaseException as exc:  # noqa: BLE001  (raised again in the loading thread)
             done.append(exc)
+        phases["label_index"] = time.perf_counter() - t
 
     worker = threading.Thread(target=index, name="kgreason-label-index", daemon=True)
+    t = time.perf_counter()
     worker.start()
     try:
         after = len(st)
         meta = store_meta(st, after)
+        phases["count"] = time.perf_counter() - t
     finally:
         worker.join()
     if done[0] is not None:
         raise done[0]
     labels.finish(meta).close()
+    phases["label_rows_cpu"] = labels.add_seconds
+    phases["labels"] = time.perf_counter() - t
     return after
 
 
 def _bulk_load_file(st: Any, path: Path, *, format: str | None, delimiter: str | None, header: bool,
-                    namespace: str, labels: LabelBuilder | None = None) -> tuple[int, bool]:
-    """Stream one file into the store; returns the distinct entities it names (delimited, else 0) and whether
-    a label may have been written to `labels` twice."""
+                    namespace: str, labels: LabelBuilder | None = None,
+                    phases: dict[str, float] | None = None) -> tuple[int, list[str] | None]:
+    """Stream one file into the store; returns the distinct entities it names (delimited, else 0) and the IRIs
+    whose label it may have written to `labels` twice (None: too many to list)."""
     from knowledge.loaders import _ox_format
 
     fmt = detect_format(path, format)
@@ -251,7 +273,9 @@ def _bulk_load_file(st: Any, path: Path, *, format: str | None, delimiter: str |
                                                               lenient=True))
         finally:
             pipe.finish()  # the converter's own error (file:line) wins over what the loader made of it
-        return conv.entities, conv.repeats
+            if phases is not None:
+                phases["convert_cpu"] = phases.get("convert_cpu", 0.0) + pipe.cpu_seconds
+        return conv.entities, conv.rewritten
     if fmt in ("nquads", "trig"):  # named graphs are merged into the default graph, as in memory: parsed whole
         import pyoxigraph as ox
 
@@ -261,10 +285,10 @@ def _bulk_load_file(st: Any, path: Path, *, format: str | None, delimiter: str |
         default = ox.DefaultGraph()
         parsed = parse_file(path, format=fmt)
         st.bulk_extend(ox.Quad(_to_ox(s), _to_ox(p), _to_ox(o), default) for s, p, o in parsed.triples)
-        return parsed.entities, False
+        return parsed.entities, []
     with _open_bytes(path) as fh:
         _run_bulk(path, fmt, lambda: st.bulk_load(fh, _ox_format(fmt), base_iri=path.resolve().as_uri()))
-    return 0, False
+    return 0, []
 
 
 def _check_namespace(namespace: str) -> None:
@@ -304,10 +328,12 @@ class _Pipe:
         self._read, self._write = os.pipe()
         self.path = f"/proc/self/fd/{self._read}"
         self.error: BaseException | None = None
+        self.cpu_seconds = 0.0  # the producer's CPU time
         self._thread = threading.Thread(target=self._run, args=(produce,), name="kgreason-convert", daemon=True)
         self._thread.start()
 
     def _run(self, produce: Callable[[], Iterator[bytes]]) -> None:
+        start = time.thread_time()
         try:
             for chunk in produce():
                 view = memoryview(chunk)
@@ -319,6 +345,7 @@ class _Pipe:
             self.error = exc
         finally:
             os.close(self._write)
+            self.cpu_seconds = time.thread_time() - start
 
     def finish(self) -> None:
         """Close the reading end (a producer still writing stops) and wait for the producer; raise its error."""
@@ -349,7 +376,15 @@ class DelimitedToNTriples:
         self.on_labels = on_labels
         self.entities = 0  # names counted once while remembered (exact unless more than _SEEN_NAMES)
         self.properties: list[str] = []  # the property IRIs written (each typed rdf:Property)
-        self.repeats = False  # whether a label may have been written twice (the remembered names were cleared)
+        #: the IRIs of names whose label may have been written twice (after the remembered names were cleared;
+        #: None: more than _MAX_REWRITTEN)
+        self.rewritten: list[str] | None = []
+
+    def _rewrote(self, iri: str) -> None:
+        if self.rewritten is not None:
+            self.rewritten.append(iri)
+            if len(self.rewritten) > _MAX_REWRITTEN:
+                self.rewritten = None
 
     def _blocks(self) -> Iterator[tuple[int, list[str]]]:
         """(number of the first line, the lines) of whole lines, about `chunk_bytes` at a time, decoded."""
@@ -417,32 +452,49 @@ class DelimitedToNTriples:
         blocks = self._blocks()
         delim, read = self._start(blocks)
         names: dict[str, str] = {}  # name -> "<iri>" (bounded, see _SEEN_NAMES)
+        older: dict[str, str] = {}  # the previous generation
+        self._written, self._forgot = bytearray(1 << (_WRITTEN_BITS - 3)), False
         props: dict[str, str] = {}
         for first, lines in itertools.chain(read, blocks):
             out: list[str] = []
             labels: list[tuple[str, str]] = []
-            self._convert(first, lines, delim, names, props, out, labels)
+            self._convert(first, lines, delim, (names, older), props, out, labels)
             if self.on_labels is not None and labels:
                 self.on_labels(labels)
             if out:
                 yield "".join(out).encode("utf-8")
 
-    def _convert(self, first: int, lines: list[str], delim: str, names: dict[str, str], props: dict[str, str],
-                 out: list[str], labels: list[tuple[str, str]]) -> None:
+    def _convert(self, first: int, lines: list[str], delim: str, memory: tuple[dict[str, str], dict[str, str]],
+                 props: dict[str, str], out: list[str], labels: list[tuple[str, str]]) -> None:
         """Append the N-Triples lines of one block to `out` (the hot loop: one split and three look-ups per
-        line in the common case)."""
+        line in the common case); `memory` holds the remembered names, newer and older generation."""
         path, csv_like, ns = self.path, delim == ",", self.namespace + "e/"
+        names, older = memory
         get, append = names.get, out.append
 
+        written, mask, shift = self._written, (1 << _WRITTEN_BITS) - 1, _WRITTEN_BITS
+
         def name(text: str) -> str:
+            term = older.get(text)
+            if term is not None:  # remembered from the previous generation: written already
+                names[text] = term
+                return term
             if len(names) >= _SEEN_NAMES:
+                self._forgot = self._forgot or bool(older)
+                older.clear()
+                older.update(names)
                 names.clear()
-                self.repeats = True
             iri = ns + iri_quote(text)
             term = names[text] = f"<{iri}>"
             append(f"{term} {_LABEL} {_literal(text)} .\n")
             labels.append((iri, text))
             self.entities += 1
+            h = hash(text)
+            a, b = h & mask, (h >> shift) & mask
+            if self._forgot and written[a >> 3] >> (a & 7) & 1 and written[b >> 3] >> (b & 7) & 1:
+                self._rewrote(iri)
+            written[a >> 3] |= 1 << (a & 7)
+            written[b >> 3] |= 1 << (b & 7)
             return term
 
         for i, line in enumerate(lines):

@@ -11,6 +11,7 @@ import hashlib
 import json
 import shutil
 import sqlite3
+import time
 import urllib.parse
 import urllib.request
 from collections.abc import Iterable, Iterator
@@ -198,28 +199,40 @@ class LabelBuilder:
         if base is not None:
             shutil.copyfile(base, path)
         self._db = sqlite3.connect(path, check_same_thread=False)  # added to from a load's converter thread
-        self._db.executescript("PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF; PRAGMA cache_size = -131072;"
+        self._db.executescript("PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF; PRAGMA cache_size = -16384;"
                                + _SCHEMA + ("DROP TABLE IF EXISTS keys; DROP INDEX IF EXISTS labels_norm; "
                                             "DROP INDEX IF EXISTS labels_iri;" if base is not None else ""))
+        self._base_rows = self._db.execute("SELECT COALESCE(MAX(rowid), 0) FROM labels").fetchone()[0]
         self._indexed = False
+        self.add_seconds = 0.0  # CPU time spent in `add` (keys and row inserts)
 
     def add(self, pairs: Iterable[tuple[str, str]]) -> None:
         """Append (iri, label) pairs, one row per normalised key."""
+        start = time.thread_time()
         self._db.executemany("INSERT INTO labels VALUES (?, ?, ?)",
                              [(iri, label, key) for iri, label in pairs for key in name_keys(label) if key])
+        self.add_seconds += time.thread_time() - start
 
-    def index(self, exclude: Iterable[str] = (), dedupe: bool = False) -> None:
-        """Drop the rows of `exclude` (vocabulary IRIs) and, with `dedupe`, repeated rows (the first is kept),
-        then build the B-tree and FTS5 trigram indexes."""
+    def index(self, exclude: Iterable[str] = (), rewritten: Iterable[str] | None = ()) -> None:
+        """Drop the rows of `exclude` (vocabulary IRIs) and the repeats (the first row is kept) among the rows of
+        `rewritten` IRIs (None: among all rows) and the rows added to a `base`, then build the B-tree and FTS5
+        trigram indexes."""
         db = self._db
+        db.execute("PRAGMA cache_size = -131072")
         db.execute("CREATE INDEX IF NOT EXISTS labels_iri ON labels (iri)")
         db.executemany("DELETE FROM labels WHERE iri = ?", [(iri,) for iri in exclude])
-        if dedupe:
-            db.execute("DELETE FROM labels WHERE rowid IN (SELECT b.rowid FROM labels a JOIN labels b "
-                       "ON b.iri = a.iri AND b.rowid > a.rowid AND b.label = a.label AND b.norm = a.norm)")
+        repeat = ("EXISTS (SELECT 1 FROM labels a WHERE a.iri = labels.iri AND a.label = labels.label "
+                  "AND a.norm = labels.norm AND a.rowid < labels.rowid)")
+        if rewritten is None or self._base_rows:
+            db.execute(f"DELETE FROM labels WHERE rowid > ? AND {repeat}", (0 if rewritten is None else self._base_rows,))
+        if rewritten:
+            db.executemany(f"DELETE FROM labels WHERE iri = ? AND {repeat}", [(iri,) for iri in dict.fromkeys(rewritten)])
         db.executescript(_INDEXES)
-        db.execute("INSERT INTO keys (keys, rank) VALUES ('hashsize', 67108864)")  # fewer segments to merge
+        # one pass: big in-memory segments, merged later (not while building: ~3x faster on 4M names)
+        db.execute("INSERT INTO keys (keys, rank) VALUES ('hashsize', 67108864)")
+        db.execute("INSERT INTO keys (keys, rank) VALUES ('automerge', 0)")
         db.execute("INSERT INTO keys (keys) VALUES ('rebuild')")
+        db.execute("INSERT INTO keys (keys, rank) VALUES ('automerge', 4)")  # the default, for later additions
         self._indexed = True
 
     def finish(self, meta: dict[str, str]) -> LabelStore:

@@ -52,6 +52,8 @@ class LoadReport:
     seconds: float = 0.0
     #: the triples read (in-memory loads only; None when streamed into a store): what an index update reads
     triples: list[Triple] | None = field(default=None, repr=False, compare=False)
+    #: seconds per step of a streamed load into a store (checkpoint, stream, label index, ...), for benchmarks
+    phases: dict[str, float] = field(default_factory=dict, compare=False)
 
     @property
     def triples_per_second(self) -> float:
@@ -60,7 +62,8 @@ class LoadReport:
     def to_dict(self) -> dict[str, object]:
         return {"files": self.files, "triples_read": self.triples_read, "triples_added": self.triples_added,
                 "entities": self.entities, "seconds": round(self.seconds, 3),
-                "triples_per_second": round(self.triples_per_second, 1)}
+                "triples_per_second": round(self.triples_per_second, 1),
+                **({"phases": {k: round(v, 2) for k, v in self.phases.items()}} if self.phases else {})}
 
 
 @dataclass

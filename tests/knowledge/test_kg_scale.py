@@ -215,7 +215,7 @@ def test_streamed_conversion_reads_what_the_memory_parser_reads(tmp_path: Path, 
     streamed = {(q.subject.value, q.predicate.value, q.object.value) for q in ox.parse(nt, ox.RdfFormat.N_TRIPLES)}
     triples, entities = parse_delimited(text.lstrip("\ufeff"), path)
     assert streamed == {(str(s), str(p), str(o)) for s, p, o in triples}
-    assert conv.entities == entities and len(labels) == entities and not conv.repeats
+    assert conv.entities == entities and len(labels) == entities and conv.rewritten == []
     assert sorted(labels) == sorted((str(s), str(o)) for s, p, o in triples
                                     if str(p).endswith("#label") and "/e/" in str(s))
 
@@ -248,10 +248,12 @@ def _label_rows(folder: Path) -> tuple[list, dict]:
         db.close()
 
 
+@pytest.mark.parametrize("listed", [100_000, 1])
 def test_streamed_label_index_equals_a_scan_of_the_store(tmp_path: Path, movies_file: Path,
-                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+                                                         monkeypatch: pytest.MonkeyPatch, listed: int) -> None:
     """The label index a delimited load writes from its converter (fresh, on top of the previous index, with
-    names written twice) holds exactly what indexing the store's label triples gives."""
+    names written twice, listed or too many to list) holds exactly what indexing the store's label triples
+    gives."""
     import pyoxigraph as ox
 
     import knowledge.bulk_load as bulk
@@ -264,6 +266,7 @@ def test_streamed_label_index_equals_a_scan_of_the_store(tmp_path: Path, movies_
     vocab = tmp_path / "vocab.ttl"  # makes a named thing a class: its label leaves the index
     vocab.write_text(f"<{entity_iri('Zavrazhye')}> a <http://www.w3.org/2002/07/owl#Class> .\n", encoding="utf-8")
     monkeypatch.setattr(bulk, "_SEEN_NAMES", 3)  # names forgotten while streaming: labels written again
+    monkeypatch.setattr(bulk, "_MAX_REWRITTEN", listed)
     scans: list = []
     monkeypatch.setattr(bulk, "build_from_oxigraph", lambda *a: scans.append(1) or build_from_oxigraph(*a))
     for files in ([movies_file], [more], [vocab], [more, movies_file]):
