@@ -10,6 +10,7 @@ load."""
 from __future__ import annotations
 
 import ctypes
+import fcntl
 import gzip
 import io
 import itertools
@@ -109,6 +110,8 @@ def load_into_store(folder: str | Path, paths: Iterable[str | Path], *, current:
                                            namespace=namespace, labels=labels, phases=phases)
                 entities += n
                 rewritten = None if rewritten is None or again is None else rewritten + again
+            if labels is not None and len(paths) > 1:
+                rewritten = None  # each file's converter remembers its own names: any may be written twice
             st.flush()
             phases["stream"] = time.perf_counter() - t0 - phases["checkpoint"]
             if labels is None:
@@ -266,7 +269,7 @@ def _bulk_load_file(st: Any, path: Path, *, format: str | None, delimiter: str |
     if fmt == "delimited":
         _check_namespace(namespace)
         conv = DelimitedToNTriples(path, delimiter=delimiter, header=header, namespace=namespace,
-                                   on_labels=None if labels is None else labels.add)
+                                   on_labels=None if labels is None else labels.put)
         pipe = _Pipe(conv.chunks)
         try:  # our N-Triples are valid by construction (IRIs quoted, literals escaped): skip re-validating them
             _run_bulk(path, "delimited", lambda: st.bulk_load(path=pipe.path, format=_ox_format("nt"),
@@ -326,6 +329,10 @@ class _Pipe:
 
     def __init__(self, produce: Callable[[], Iterator[bytes]]) -> None:
         self._read, self._write = os.pipe()
+        try:  # 1 MB instead of 64 kB: fewer switches between producer and loader
+            fcntl.fcntl(self._write, getattr(fcntl, "F_SETPIPE_SZ", 1031), 1 << 20)
+        except OSError:
+            pass
         self.path = f"/proc/self/fd/{self._read}"
         self.error: BaseException | None = None
         self.cpu_seconds = 0.0  # the producer's CPU time

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+import queue
 import shutil
 import sqlite3
+import threading
 import time
 import urllib.parse
 import urllib.request
@@ -31,11 +33,11 @@ _SCHEMA = """
 CREATE TABLE IF NOT EXISTS labels (iri TEXT NOT NULL, label TEXT NOT NULL, norm TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 """
+_FTS = "CREATE VIRTUAL TABLE IF NOT EXISTS keys USING fts5 (norm, content = 'labels', tokenize = 'trigram');"
 _INDEXES = """
 CREATE INDEX IF NOT EXISTS labels_norm ON labels (norm);
 CREATE INDEX IF NOT EXISTS labels_iri ON labels (iri);
-CREATE VIRTUAL TABLE IF NOT EXISTS keys USING fts5 (norm, content = 'labels', tokenize = 'trigram');
-"""
+""" + _FTS
 
 
 class LabelStore:
@@ -188,51 +190,110 @@ class LabelStore:
 
 
 class LabelBuilder:
-    """Writes a label index file in two steps: rows as they come (`add`, e.g. from a load's converter while the
-    store parses), then once the indexes (`finish`: B-trees, then the FTS5 trigram index in one pass). Used on a
-    fresh staging file only (no journal, no fsync: a killed build leaves a file nobody opens). `base` starts
-    from a copy of an existing index (its rows kept first, its indexes rebuilt with the new rows)."""
+    """Writes a label index file in two steps: rows as they come (`add`, or `put` to a writer thread, e.g. from
+    a load's converter while the store parses), each batch also entered in the FTS5 trigram index of a fresh
+    file; then once the B-tree indexes (`index`). Used on a fresh staging file only (no journal, no fsync: a
+    killed build leaves a file nobody opens). `base` starts from a copy of an existing index (its rows kept
+    first; its FTS5 index rebuilt in one pass with the new rows)."""
 
     def __init__(self, path: Path, base: Path | None = None) -> None:
         self.path = path
         path.unlink(missing_ok=True)
         if base is not None:
             shutil.copyfile(base, path)
-        self._db = sqlite3.connect(path, check_same_thread=False)  # added to from a load's converter thread
+        self._db = sqlite3.connect(path, check_same_thread=False)  # written to by the writer thread, then indexed
         self._db.executescript("PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF; PRAGMA cache_size = -16384;"
                                + _SCHEMA + ("DROP TABLE IF EXISTS keys; DROP INDEX IF EXISTS labels_norm; "
                                             "DROP INDEX IF EXISTS labels_iri;" if base is not None else ""))
         self._base_rows = self._db.execute("SELECT COALESCE(MAX(rowid), 0) FROM labels").fetchone()[0]
+        self._fts = base is None  # filled as rows come (else rebuilt in one pass by `index`)
+        if self._fts:
+            self._db.executescript(_FTS)
+            self._fts_config(building=True)
         self._indexed = False
-        self.add_seconds = 0.0  # CPU time spent in `add` (keys and row inserts)
+        self._queue: queue.Queue[list[tuple[str, str]] | None] | None = None
+        self._writer: threading.Thread | None = None
+        self._error: BaseException | None = None
+        self.add_seconds = 0.0  # CPU time spent in `add` (keys, row inserts, FTS5 entries)
+
+    def _fts_config(self, building: bool) -> None:
+        """While building: big in-memory segments, not merged (~3x faster on 4M names); after: the defaults."""
+        self._db.execute("INSERT INTO keys (keys, rank) VALUES ('hashsize', ?)", (67108864 if building else 1048576,))
+        self._db.execute("INSERT INTO keys (keys, rank) VALUES ('automerge', ?)", (0 if building else 4,))
 
     def add(self, pairs: Iterable[tuple[str, str]]) -> None:
         """Append (iri, label) pairs, one row per normalised key."""
         start = time.thread_time()
-        self._db.executemany("INSERT INTO labels VALUES (?, ?, ?)",
-                             [(iri, label, key) for iri, label in pairs for key in name_keys(label) if key])
+        db = self._db
+        db.executemany("INSERT INTO labels VALUES (?, ?, ?)",
+                       [(iri, label, key) for iri, label in pairs for key in name_keys(label) if key])
+        if self._fts:
+            db.execute("INSERT INTO keys (rowid, norm) SELECT rowid, norm FROM labels WHERE rowid > ?",
+                       (self._base_rows,))
+            self._base_rows = db.execute("SELECT COALESCE(MAX(rowid), 0) FROM labels").fetchone()[0]
         self.add_seconds += time.thread_time() - start
+
+    def put(self, pairs: list[tuple[str, str]]) -> None:
+        """`add` in a writer thread (started on first use; its error is raised by `index` or here)."""
+        if self._error is not None:
+            raise self._error
+        if self._queue is None:
+            self._queue = queue.Queue(16)  # bounded: memory stays a few batches
+            self._writer = threading.Thread(target=self._write, name="kgreason-labels", daemon=True)
+            self._writer.start()
+        self._queue.put(pairs)
+
+    def _write(self) -> None:
+        assert self._queue is not None
+        while (pairs := self._queue.get()) is not None:
+            if self._error is None:  # after an error, batches are only drained (the producer never blocks)
+                try:
+                    self.add(pairs)
+                except BaseException as exc:  # noqa: BLE001  (raised again by the loading thread)
+                    self._error = exc
+
+    def _join(self) -> None:
+        if self._writer is not None and self._queue is not None:
+            self._queue.put(None)
+            self._writer.join()
+            self._writer = None
+        if self._error is not None:
+            raise self._error
 
     def index(self, exclude: Iterable[str] = (), rewritten: Iterable[str] | None = ()) -> None:
         """Drop the rows of `exclude` (vocabulary IRIs) and the repeats (the first row is kept) among the rows of
-        `rewritten` IRIs (None: among all rows) and the rows added to a `base`, then build the B-tree and FTS5
-        trigram indexes."""
+        `rewritten` IRIs (None: among all rows) and the rows added to a `base`, then build the B-tree indexes
+        (and the FTS5 one unless it was filled as rows came)."""
+        self._join()
         db = self._db
         db.execute("PRAGMA cache_size = -131072")
         db.execute("CREATE INDEX IF NOT EXISTS labels_iri ON labels (iri)")
-        db.executemany("DELETE FROM labels WHERE iri = ?", [(iri,) for iri in exclude])
         repeat = ("EXISTS (SELECT 1 FROM labels a WHERE a.iri = labels.iri AND a.label = labels.label "
                   "AND a.norm = labels.norm AND a.rowid < labels.rowid)")
-        if rewritten is None or self._base_rows:
-            db.execute(f"DELETE FROM labels WHERE rowid > ? AND {repeat}", (0 if rewritten is None else self._base_rows,))
-        if rewritten:
-            db.executemany(f"DELETE FROM labels WHERE iri = ? AND {repeat}", [(iri,) for iri in dict.fromkeys(rewritten)])
+        if self._fts and rewritten is None:  # possibly many rows to drop: rebuild the FTS5 index after
+            db.execute("DROP TABLE keys")
+            self._fts = False
+        if self._fts:  # the few rows dropped leave the FTS5 index too (an external-content table)
+            gone: dict[int, str] = {}
+            for iri in exclude:
+                gone.update(db.execute("SELECT rowid, norm FROM labels WHERE iri = ?", (iri,)).fetchall())
+            for iri in dict.fromkeys(rewritten or ()):
+                gone.update(db.execute(f"SELECT rowid, norm FROM labels WHERE iri = ? AND {repeat}", (iri,)))
+            db.executemany("INSERT INTO keys (keys, rowid, norm) VALUES ('delete', ?, ?)", list(gone.items()))
+            db.executemany("DELETE FROM labels WHERE rowid = ?", [(r,) for r in gone])
+        else:
+            db.executemany("DELETE FROM labels WHERE iri = ?", [(iri,) for iri in exclude])
+            if rewritten is None or self._base_rows:
+                db.execute(f"DELETE FROM labels WHERE rowid > ? AND {repeat}",
+                           (0 if rewritten is None else self._base_rows,))
+            if rewritten:
+                db.executemany(f"DELETE FROM labels WHERE iri = ? AND {repeat}",
+                               [(iri,) for iri in dict.fromkeys(rewritten)])
+            db.executescript(_FTS)
+            self._fts_config(building=True)
+            db.execute("INSERT INTO keys (keys) VALUES ('rebuild')")
+        self._fts_config(building=False)
         db.executescript(_INDEXES)
-        # one pass: big in-memory segments, merged later (not while building: ~3x faster on 4M names)
-        db.execute("INSERT INTO keys (keys, rank) VALUES ('hashsize', 67108864)")
-        db.execute("INSERT INTO keys (keys, rank) VALUES ('automerge', 0)")
-        db.execute("INSERT INTO keys (keys) VALUES ('rebuild')")
-        db.execute("INSERT INTO keys (keys, rank) VALUES ('automerge', 4)")  # the default, for later additions
         self._indexed = True
 
     def finish(self, meta: dict[str, str]) -> LabelStore:
@@ -249,6 +310,10 @@ class LabelBuilder:
 
     def close(self) -> None:
         """Abandon the build."""
+        try:
+            self._join()
+        except BaseException:  # noqa: BLE001  (abandoned: the load's own error is the one raised)
+            pass
         self._db.close()
 
 

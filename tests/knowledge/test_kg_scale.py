@@ -237,13 +237,19 @@ def test_streamed_conversion_errors_name_the_line(tmp_path: Path) -> None:
         assert len(kg) == 0  # nothing of the load that failed (the converter stopped it after 6 good lines)
 
 
-def _label_rows(folder: Path) -> tuple[list, dict]:
+def _label_rows(folder: Path) -> tuple[list, dict, list]:
+    """The rows, the metadata and what the FTS5 index finds for every trigram of the keys."""
     import sqlite3
 
     db = sqlite3.connect(folder / LABELS_FILE)
     try:
+        db.execute("INSERT INTO keys (keys) VALUES ('integrity-check')")
+        norms = [r[0] for r in db.execute("SELECT norm FROM labels")]
+        grams = sorted({n[i:i + 3] for n in norms for i in range(len(n) - 2)})
+        found = [(g, sorted(r[0] for r in db.execute("SELECT norm FROM keys WHERE keys MATCH ?",
+                                                        ('"' + g.replace('"', '""') + '"',)))) for g in grams]
         return (sorted(db.execute("SELECT iri, label, norm FROM labels")),
-                dict(db.execute("SELECT key, value FROM meta")))
+                dict(db.execute("SELECT key, value FROM meta")), found)
     finally:
         db.close()
 
@@ -269,7 +275,10 @@ def test_streamed_label_index_equals_a_scan_of_the_store(tmp_path: Path, movies_
     monkeypatch.setattr(bulk, "_MAX_REWRITTEN", listed)
     scans: list = []
     monkeypatch.setattr(bulk, "build_from_oxigraph", lambda *a: scans.append(1) or build_from_oxigraph(*a))
-    for files in ([movies_file], [more], [vocab], [more, movies_file]):
+    again = tmp_path / "again.txt"  # names met again after the converter forgot them
+    again.write_text("A|r|B\nC|r|D\nE|r|F\nG|r|H\nA|r|H\nB|r|C\nFilmX|r|A\n", encoding="utf-8")
+    for store, files in ((store, [again]), (store, [movies_file]), (store, [more]), (store, [vocab]),
+                         (store, [more, movies_file]), (tmp_path / "two", [movies_file, more])):
         bulk.load_into_store(store, files)
         st = ox.Store(str(store))
         try:
@@ -279,7 +288,8 @@ def test_streamed_label_index_equals_a_scan_of_the_store(tmp_path: Path, movies_
         finally:
             del st
         assert _label_rows(store) == _label_rows(scanned), files
-    rows, meta = _label_rows(store)
+    rows, meta, _ = _label_rows(tmp_path / "store")
     assert not any(iri == str(entity_iri("Zavrazhye")) for iri, _, _ in rows)
     assert (str(entity_iri("Stanisław Lem")), "Stanisław Lem", "stanisław lem") in rows
     assert len(scans) == 1  # only the Turtle file's load indexed the store's labels by scanning it
+    assert len(_label_rows(tmp_path / "two")[0]) == 14 + 4  # each name once, though both files name Heat
