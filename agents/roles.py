@@ -248,7 +248,9 @@ class Planner(Agent):
         return f"{len(bb.links.topics) if bb.links else 0} topics"
 
     def summarise(self, out: Plans) -> str:
-        return ", ".join(f"{p.label} ({p.score:.2f})" for _, p in out.pairs[:3]) or "no plan"
+        several = len({t.node for t, _ in out.pairs}) > 1  # then each plan says which topic it starts from
+        return ", ".join(f"{p.label} ({p.score:.2f})" + (f" from {t.label}" if several else "")
+                         for t, p in out.pairs[:3]) or "no plan"
 
     def blocking(self, bb: Blackboard) -> bool:
         return self.rt.graph_planner is not None  # a graph model scores paths; else in-memory work

@@ -135,7 +135,7 @@ def build_app(service: ChatService, examples: list[str] | None = None) -> Any:
             train_message = gr.Markdown(elem_id="train-message")  # what the last button did (stays)
             train_info = gr.Markdown(elem_id="train-status")  # the job, refreshed every 2 s
             confirm = gr.State(None)  # the weak model's folder a second "Use the new model" switches to
-            metrics = gr.Dataframe(headers=["epoch", "metric", "value"], interactive=False)
+            metrics = gr.Dataframe(headers=["epoch"], interactive=False, elem_id="train-metrics")
             timer = gr.Timer(2.0)
 
         # -- handlers --------------------------------------------------------------------------------
@@ -274,8 +274,7 @@ def build_app(service: ChatService, examples: list[str] | None = None) -> Any:
 
         def poll():
             status = service.training_status()
-            rows = [[epoch, k, round(v, 4)] for epoch, m in status.history for k, v in m.items()]
-            return _progress_html(status.fraction), _job_text(status), rows
+            return _progress_html(status.fraction), _job_text(status), metrics_table(status.history)
 
         def cancel(request: Request | None = None):
             admin_only(request)
@@ -338,6 +337,13 @@ def _job_text(status: Any) -> str:
     return f"**{what[0].upper()}{what[1:]}**" + (f": {message}." if message else ".")
 
 
+def metrics_table(history: Any) -> dict[str, list]:
+    """A training job's dev metrics: one row per epoch, one column per metric (in the order reported)."""
+    names = list(dict.fromkeys(k for _, m in history for k in m))
+    rows = [[epoch] + [round(m[k], 4) if k in m else "" for k in names] for epoch, m in history]
+    return {"headers": ["epoch", *names], "data": rows}
+
+
 def _progress_html(fraction: float) -> str:
     pct = max(0.0, min(100.0, 100.0 * fraction))
     return (f'<div style="display:flex;gap:.6em;align-items:center"><progress max="100" value="{pct:.0f}" '
@@ -363,6 +369,12 @@ def _report_text(report: Any) -> str:
     for key, value in data.items():
         if key == "files" and isinstance(value, list):
             value = ", ".join(Path(str(v)).name for v in value)
+        elif isinstance(value, bool):
+            pass
+        elif isinstance(value, int):
+            value = f"{value:,}"
+        elif isinstance(value, float):  # 52,141 triples per second; 0.00114 s -> 0.00114
+            value = f"{value:,.0f}" if value >= 100 else f"{value:.3g}"
         parts.append(f"{key.replace('_', ' ')}: {value}")
     return " · ".join(parts)
 

@@ -114,3 +114,13 @@ def test_finetune_job_line_says_done_once() -> None:
     assert _job_text(done) == "**The ner model is trained**: model saved in /m/ner-1."
     assert "done" not in _job_text(done).lower()
     assert _job_text(TrainingStatus()) == ""
+
+
+def test_training_metrics_read_as_one_row_per_epoch() -> None:
+    from ui.app import metrics_table
+
+    table = metrics_table([(1, {"f1": 0.51234, "train_loss": 2.0}),
+                           (2, {"f1": 0.6, "train_loss": 1.5, "seconds": 3.0})])
+    assert table["headers"] == ["epoch", "f1", "train_loss", "seconds"]
+    assert table["data"] == [[1, 0.5123, 2.0, ""], [2, 0.6, 1.5, 3.0]]
+    assert metrics_table([]) == {"headers": ["epoch"], "data": []}
