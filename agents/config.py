@@ -9,6 +9,10 @@ from knowledge.errors import InputError, MissingFileError
 GRAPH_KINDS = ("demo", "files", "store", "endpoint", "memory")
 VIEWS = ("auto", "memory", "store")
 CLOSURES = (None, "rdfs", "owlrl", "rdfs+owlrl")
+#: word embedders zero-shot planning may match synonyms with, and the cosine from which two words count as
+#: synonyms under each ("off": words as written and as lemmas only)
+SYNONYM_COSINE = {"static": 0.6, "minilm": 0.7}
+SYNONYMS = (*SYNONYM_COSINE, "off")
 
 
 @dataclass(frozen=True)
@@ -56,7 +60,9 @@ class KGReasonConfig:
     question_timeout_s: float = 30.0
     device: str | None = None
     max_hops: int = 3
-    zero_shot_embeddings: bool = False
+    #: zero-shot planning also matches words by embedding similarity ("author" ~ "writer"): "static" (the shipped
+    #: model2vec table: a look-up per word), "minilm" (the transformer: ~10x slower planning) or "off"
+    zero_shot_synonyms: str = "static"
     max_answers: int = 200
     #: threads torch may use for the question/NER models, set in each thread that runs them (None: torch's
     #: default; the question parser already runs single short inputs on one thread). On an idle 2-core machine
@@ -71,6 +77,8 @@ class KGReasonConfig:
     def __post_init__(self) -> None:
         if self.view not in VIEWS:
             raise InputError(f"unknown view {self.view!r}; choose one of {', '.join(VIEWS)}")
+        if self.zero_shot_synonyms not in SYNONYMS:
+            raise InputError(f"unknown synonyms {self.zero_shot_synonyms!r}; choose one of {', '.join(SYNONYMS)}")
         if self.closure not in CLOSURES:
             raise InputError(f"unknown closure {self.closure!r}; choose rdfs, owlrl or rdfs+owlrl")
         if not 1 <= self.max_hops <= 3:

@@ -5,7 +5,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from agents.config import KGReasonConfig
+from agents.config import SYNONYM_COSINE, KGReasonConfig
 from reasoning.graphview import GraphView, Triple, ViewCache
 from reasoning.paths import PathReasoner
 from reasoning.planner import EntityDetector, ZeroShotPlanner
@@ -193,13 +193,13 @@ class Runtime:
     @property
     def zero_shot(self) -> ZeroShotPlanner:
         def make() -> ZeroShotPlanner:
-            encode = None
-            if self.config.zero_shot_embeddings:
-                from knowledge.embeddings import Embedder
+            name = self.config.zero_shot_synonyms
+            if name == "off":
+                return ZeroShotPlanner(max_hops=self.config.max_hops)
+            from knowledge.embeddings import index_embedder
 
-                embedder = Embedder()
-                encode = embedder.encode
-            return ZeroShotPlanner(max_hops=self.config.max_hops, encode=encode)
+            return ZeroShotPlanner(max_hops=self.config.max_hops, encode=index_embedder(name).encode,
+                                   synonym_cosine=SYNONYM_COSINE[name])
         return self._once("zero_shot", make)
 
     @property

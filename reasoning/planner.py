@@ -39,6 +39,8 @@ _PLACE_OR_TIME = {
                        "county area continent site venue address birthplace hometown residence headquarters".split()),
     "when": frozenset(role_key(w) for w in "year date time day month decade century period era".split())}
 _PLACES_AND_TIMES = _PLACE_OR_TIME["where"] | _PLACE_OR_TIME["when"]
+#: words that ask for a round trip or another entity but name no relation ("other" is not "mother")
+_CUES = frozenset("same also other others another too".split())
 _SAMENESS = frozenset("same share shares shared sharing also other others another too common co together".split())
 
 
@@ -389,7 +391,10 @@ class ZeroShotPlanner:
     join_bonus: float = 0.15
     #: with an encoder, word pairs at least this close count as synonyms
     synonym_cosine: float = 0.7
+    #: word vectors and word-pair cosines kept (each table is emptied when it reaches this size)
+    max_cached: int = 500_000
     _vectors: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
+    _cosines: dict[tuple[str, str], float] = field(default_factory=dict, repr=False)
 
     def run(self, question: str, view: GraphView, topic: Node, mention: str = "", limit: int = 10,
             others: Sequence[tuple[Node, str]] = (), max_hops: int | None = None) -> list[PlanCandidate]:
@@ -412,7 +417,7 @@ class ZeroShotPlanner:
         positive) and whether what it reaches fits what the question asks for ("which club", "where", "who"); a
         round trip the question's words do not ask for scores -1 (see `run`). `max_hops` as in `run`."""
         words = self._words_in_order(question, [mention, *(m for _, m in others)])
-        qwords = [w for w in words if w not in STOPWORDS]
+        qwords = [w for w in words if w not in STOPWORDS and w not in _CUES]
         found = self._enumerate(view, topic, max_hops or self.max_hops)
         joins = self._joins(view, topic, [n for n, _ in others]) if others else set()
         if self.encode is not None:
@@ -440,7 +445,7 @@ class ZeroShotPlanner:
             if len(path) == 1 and path[0] in joins:
                 lexical += self.join_bonus
             reached = _target_roles(view, path[-1])
-            typed = not (asked and not any(self._sim(a, r) > 0 for a in asked for r in reached))
+            typed = not (asked and not any(word_sim(a, r) > 0 for a in asked for r in reached))
             # "who" asks for someone: not a place or a time ("who is from club X": its players, not its country)
             typed = typed and not (person and reached and all(role_key(r) in _PLACES_AND_TIMES for r in reached))
             if not typed:
@@ -508,10 +513,14 @@ class ZeroShotPlanner:
         sim = word_sim(a, b)
         if self.encode is None or sim >= 0.85:
             return sim
-        va, vb = self._vectors.get(a), self._vectors.get(b)
-        if va is None or vb is None:
-            return sim
-        cos = float(va @ vb)
+        cos = self._cosines.get((a, b))
+        if cos is None:
+            va, vb = self._vectors.get(a), self._vectors.get(b)
+            if va is None or vb is None:
+                return sim
+            if len(self._cosines) >= self.max_cached:
+                self._cosines.clear()  # bounded: a long-running chat meets ever new words
+            cos = self._cosines[a, b] = float(va @ vb)
         return max(sim, 0.85 * cos) if cos >= self.synonym_cosine else sim
 
     def _embed_words(self, view: GraphView, words: Sequence[str], paths: Sequence[Sequence[PathStep]]) -> None:
@@ -523,6 +532,9 @@ class ZeroShotPlanner:
             subj, obj = roles(view, p)
             vocab.update(_name_words(p, view), subj, obj)
         new = sorted(w for w in vocab if w not in self._vectors)
+        if new and len(self._vectors) + len(new) > self.max_cached:
+            self._vectors.clear()
+            new = sorted(vocab)
         if new:
             vecs = np.asarray(self.encode(new), dtype=np.float32)
             vecs /= np.linalg.norm(vecs, axis=1, keepdims=True) + 1e-9
@@ -550,7 +562,9 @@ class ZeroShotPlanner:
         """What the question asks for, when a role some path ends at names it: the first word after "what",
         "which", "who (is/are the)" or an imperative ("which films", "what year", "who are the directors", "name a
         club"), or after "what" / "which" / an imperative the second of two words in a row ("which soccer club");
-        "where" / "when" ask for the place / time roles the paths end at (country, city; year, date). Else ()."""
+        "where" / "when" ask for the place / time roles the paths end at (country, city; year, date). Else ().
+        Words as written or as lemmas only: a synonym would read a modifier as the answer type ("who are film
+        co-directors": "film" ~ "movie")."""
         roles = {r for path in paths for r in _target_roles(view, path[-1])}
         for k, w in enumerate(words):
             if w in _PLACE_OR_TIME:
@@ -566,7 +580,7 @@ class ZeroShotPlanner:
                 run.append(x)
                 if len(run) == (1 if w == "who" else 2):
                     break
-            found = next((x for x in run if any(self._sim(x, r) > 0 for r in roles)), None)
+            found = next((x for x in run if any(word_sim(x, r) > 0 for r in roles)), None)
             return (found,) if found else ()
         return ()
 
@@ -605,10 +619,11 @@ class ZeroShotPlanner:
 
     def _naming(self, content: Sequence[tuple[int, str]], view: GraphView, st: PathStep) -> dict[int, set[str]]:
         """Positions of the words that name a hop's property or the node it reaches, with what they match (a
-        word of several relations' names, like "plays" in plays_in_club and plays_position, names none)."""
+        word of several relations' names, like "plays" in plays_in_club and plays_position, names none; words as
+        written or as lemmas only, as for answer types)."""
         members = [w for w in _own_words(view, st.prop) if w not in STOPWORDS and w in specific_words(view)]
         members += list(_target_roles(view, st))
-        found = {i: {n for n in members if self._sim(w, n) > 0} for i, w in content}
+        found = {i: {n for n in members if word_sim(w, n) > 0} for i, w in content}
         return {i: ns for i, ns in found.items() if ns}
 
     def paths_around(self, view: GraphView, topic: Node) -> list[tuple[PathStep, ...]]:

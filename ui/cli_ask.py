@@ -13,20 +13,20 @@ app = typer.Typer()  # `ask`; ui/cli.py adds these commands to the top-level app
 evaluate_app = typer.Typer()  # `evaluate qa`; added to `kgreason evaluate`
 
 
-_SYNONYMS_HELP = ('Zero-shot planning also matches words by embedding similarity ("author" ~ "writer"; '
-                  "loads the encoder).")
+_SYNONYMS_HELP = ('Zero-shot planning also matches words by embedding similarity ("author" ~ "writer"): '
+                  "static (the shipped word table, default), minilm (the transformer, slower) or off.")
 
 
 def _config(kg: list[Path] | None, store: Optional[str], endpoint: Optional[str], question_model: Optional[str],
             zero_shot: bool, index: Optional[Path], rules: list[Path] | None, bundled_rules: bool,
-            timeout: float, device: Optional[str], synonyms: bool = False,
+            timeout: float, device: Optional[str], synonyms: str = "static",
             view: str = "auto"):  # type: ignore[no-untyped-def]
     from agents.config import KGReasonConfig
     from agents.graphs import graph_source
 
     return KGReasonConfig(graph=graph_source(kg, store, endpoint), question_model=None if zero_shot else (question_model or "auto"),
                           index_dir=index, rules=tuple(rules or ()), bundled_rules=bundled_rules,
-                          agent_timeout_s=timeout, device=device, zero_shot_embeddings=synonyms, view=view)
+                          agent_timeout_s=timeout, device=device, zero_shot_synonyms=synonyms, view=view)
 
 
 _VIEW_HELP = ("How questions read the graph: memory (every triple in an adjacency view), store (hop-by-hop "
@@ -40,7 +40,7 @@ def ask(question: str = typer.Argument(..., help="The question, in plain words."
         endpoint: Optional[str] = typer.Option(None, help="A SPARQL query endpoint URL."),
         question_model: Optional[str] = typer.Option(None, help="Question model folder (default: shipped)."),
         zero_shot: bool = typer.Option(False, help="Plan without a question model."),
-        synonyms: bool = typer.Option(False, help=_SYNONYMS_HELP),
+        synonyms: str = typer.Option("static", help=_SYNONYMS_HELP),
         index: Optional[Path] = typer.Option(None, help="Retrieval index folder."),
         rules: Optional[list[Path]] = typer.Option(None, "--rules", help="Rules file(s) to apply first."),
         bundled_rules: bool = typer.Option(False, help="Apply the bundled movie rules."),
@@ -75,7 +75,7 @@ def evaluate_qa_cmd(
         store: Optional[str] = typer.Option(None), endpoint: Optional[str] = typer.Option(None),
         question_model: Optional[str] = typer.Option(None, help="Question model folder (default: shipped)."),
         zero_shot: bool = typer.Option(False, help="Plan without a question model."),
-        synonyms: bool = typer.Option(False, help=_SYNONYMS_HELP),
+        synonyms: str = typer.Option("static", help=_SYNONYMS_HELP),
         keep_brackets: bool = typer.Option(False, help="Keep MetaQA's [entity] brackets."),
         lowercase: bool = typer.Option(False, help="Lower-case the questions (as many users type them)."),
         limit: Optional[int] = typer.Option(None, min=1),

@@ -1,0 +1,82 @@
+"""Relation words the graph does not use: zero-shot planning matches them to relation names through the shipped
+static word embedder (on by default), while answer types and round trips stay with the words as written."""
+from __future__ import annotations
+
+import zlib
+from pathlib import Path
+
+import numpy as np
+import pytest
+from rdflib import URIRef
+
+from agents.config import GraphSource, KGReasonConfig
+from agents.coordinator import Coordinator
+from knowledge.errors import InputError
+from reasoning.graphview import GraphView
+from reasoning.paths import PathStep
+from reasoning.planner import ZeroShotPlanner
+
+# a family graph of our own: snake_case names, relation names that are not the words people ask with
+FAMILY = [("ann_lee", "has_spouse", "bob_lee"), ("ann_lee", "has_mother", "carol_lee"),
+          ("ann_lee", "has_children", "dan_lee"), ("ann_lee", "country_of_citizenship", "freedonia"),
+          ("bob_lee", "has_mother", "eve_lee"), ("dan_lee", "country_of_citizenship", "freedonia")]
+
+
+@pytest.fixture(scope="module")
+def family(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("family") / "family.tsv"
+    path.write_text("".join(f"{s}\t{p}\t{o}\n" for s, p, o in FAMILY), encoding="utf-8")
+    return path
+
+
+def _answers(path: Path, synonyms: str, questions: list[str]) -> list[list[str]]:
+    cfg = KGReasonConfig(graph=GraphSource("files", (path,)), question_model=None, zero_shot_synonyms=synonyms)
+    with Coordinator(cfg) as c:
+        return [[a.label for a in c.run(q).answers] for q in questions]
+
+
+@pytest.mark.parametrize("question, answer", [
+    ("who is the husband of ann lee", "bob_lee"),      # husband ~ spouse
+    ("who is ann lee's mom", "carol_lee"),             # mom ~ mother
+    ("name the kids of ann lee", "dan_lee"),           # kids ~ children
+    ("what is the nation of ann lee", "freedonia"),    # nation ~ country
+])
+def test_synonyms_by_default_name_relations_the_graph_words_differently(family: Path, question: str,
+                                                                        answer: str) -> None:
+    assert KGReasonConfig().zero_shot_synonyms == "static"
+    assert _answers(family, "static", [question]) == [[answer]]
+    # words as written and as lemmas alone name no relation here: no answer rather than a guess
+    assert _answers(family, "off", [question]) == [[]]
+
+
+def test_a_phrase_the_embedder_does_not_read_is_not_guessed(family: Path) -> None:
+    # "other half" (spouse) is a phrase: word vectors do not catch it; whatever is found, no other relation is
+    found = _answers(family, "static", ["who is the other half of ann lee"])[0]
+    assert found in ([], ["bob_lee"])
+
+
+def test_unknown_synonym_embedder_is_refused() -> None:
+    with pytest.raises(InputError, match="unknown synonyms"):
+        KGReasonConfig(zero_shot_synonyms="wordnet")
+
+
+def test_answer_type_is_read_from_words_as_written_not_synonyms() -> None:
+    """"who are the film co-directors of X": "film" modifies "co-directors"; that "film" ~ "movie" (a role the
+    one-hop path ends at) must not make the films the answer type."""
+    from tests.reasoning.test_rs_rules_paths import movie_graph
+    from knowledge.namespaces import entity_iri as E, property_iri as P
+
+    g = movie_graph()
+    g.add((E("Top Gun"), P("directed_by"), E("Michael Mann")))
+    view = GraphView.build(g)
+
+    def encode(texts: list[str]) -> np.ndarray:  # "film" and "movie" share a vector; other words are apart
+        return np.stack([np.eye(64)[0] if t in ("film", "movie") else np.eye(64)[1 + zlib.crc32(t.encode()) % 63]
+                         for t in texts])
+
+    q = "who are the film co-directors of Tony Scott"
+    back = (PathStep(P("directed_by"), True), PathStep(P("directed_by")))
+    assert ZeroShotPlanner().run(q, view, E("Tony Scott"), "Tony Scott")[0].steps == back
+    assert ZeroShotPlanner(encode=encode).run(q, view, E("Tony Scott"), "Tony Scott")[0].steps == back
+    # the synonym still names a hop: "which films" reaches movies through "film" ~ "movie"
+    assert isinstance(URIRef(str(E("Tony Scott"))), URIRef)
