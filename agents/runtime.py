@@ -204,8 +204,10 @@ class Runtime:
 
     @property
     def senses(self) -> SenseChooser:
-        """Picks, among the entities a name may stand for, those whose relations the question names."""
-        return self._once("senses", lambda: SenseChooser(self.zero_shot))
+        """Picks, among the entities a name may stand for, those whose relations the question names: by words as
+        written or as lemmas, not synonyms, since it drops the others ("what words describe film Heist": "film" ~
+        "movie", what the tag "heist" reaches, would drop the film)."""
+        return self._once("senses", lambda: SenseChooser(ZeroShotPlanner(max_hops=self.config.max_hops)))
 
     @property
     def graph_planner(self) -> Any | None:
