@@ -46,7 +46,8 @@ class ServeOptions:
     index: bool = True  # open or build the retrieval index in the background after warm-up
     auth_file: str | None = None  # user:password:role lines (agents.auth)
     data_dir: str | None = None  # the only folder the server-path box may read from
-    adapt: bool = False  # train a graph-only question model for a loaded graph in the background (--adapt)
+    # train a graph-only question model for a loaded graph in the background (`kgreason serve`: on, --no-adapt)
+    adapt: bool = False
     adapt_seconds: float = 600.0  # its time budget
 
 
