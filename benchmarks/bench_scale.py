@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import shutil
 import socket
 import subprocess
@@ -43,6 +44,7 @@ def build_kb(kb: Path, copies: int, out: Path) -> Path:
 def measure(cmd: list[str], env: dict[str, str] | None = None) -> dict:
     """Run `cmd`, polling the RSS of its whole process tree; wall seconds, peak MB, exit code, output tail."""
     t0 = time.perf_counter()
+    cpu0 = resource.getrusage(resource.RUSAGE_CHILDREN)
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env, text=True)
     root = psutil.Process(proc.pid)
     peak = 0
@@ -59,9 +61,11 @@ def measure(cmd: list[str], env: dict[str, str] | None = None) -> dict:
             pass
         time.sleep(0.05)
     reader.join()
+    cpu1 = resource.getrusage(resource.RUSAGE_CHILDREN)  # the command's CPU time (user + system, all threads)
     text = "".join(out_chunks)
     out = {"cmd": " ".join(cmd[1:] if cmd[0] == sys.executable else cmd), "rc": proc.returncode,
            "seconds": round(time.perf_counter() - t0, 2), "peak_rss_mb": round(peak / 2**20, 1),
+           "cpu_s": round(cpu1.ru_utime + cpu1.ru_stime - cpu0.ru_utime - cpu0.ru_stime, 1),
            "output_tail": text[-600:]}
     try:  # a --json command's report (a load's phases: stream, label index, ...)
         out["report"] = json.loads(text)

@@ -245,8 +245,8 @@ def _finish_labels(st: Any, labels: LabelBuilder, rewritten: list[str] | None, p
     t = time.perf_counter()
     worker.start()
     try:
-        after = len(st)
-        meta = store_meta(st, after)
+        meta = store_meta(st)
+        after = int(meta["triples"])
         phases["count"] = time.perf_counter() - t
     finally:
         worker.join()

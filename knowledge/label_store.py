@@ -7,6 +7,7 @@ linker re-scores with rapidfuzz instead of scanning every key. Keys are `knowled
 Kept in the store's folder (`LABELS_FILE`), so the atomic swap of a load replaces store and index together."""
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import queue
@@ -310,10 +311,8 @@ class LabelBuilder:
 
     def close(self) -> None:
         """Abandon the build."""
-        try:
+        with contextlib.suppress(BaseException):  # abandoned: the load's own error is the one raised
             self._join()
-        except BaseException:  # noqa: BLE001  (abandoned: the load's own error is the one raised)
-            pass
         self._db.close()
 
 
@@ -375,10 +374,14 @@ def build_from_oxigraph(st: Any, path: Path, triples: int) -> LabelStore:
     return LabelStore.build(path, pairs(), meta=store_meta(st, triples))
 
 
-def store_meta(st: Any, triples: int) -> dict[str, str]:
-    """The metadata a store's label index keeps: its size and per-property counts (`KnowledgeGraph.stats`)."""
+def store_meta(st: Any, triples: int | None = None) -> dict[str, str]:
+    """The metadata a store's label index keeps: its size (counted unless given: the sum of the per-property
+    counts when the store has no named graph, which saves a second pass) and per-property counts
+    (`KnowledgeGraph.stats`)."""
     counts = {str(row["p"].value): int(row["n"].value) for row in
               st.query("SELECT ?p (COUNT(*) AS ?n) WHERE { ?s ?p ?o } GROUP BY ?p")}
+    if triples is None:
+        triples = sum(counts.values()) if next(iter(st.named_graphs()), None) is None else len(st)
     return {"triples": str(triples), "predicates": json.dumps(counts)}
 
 
