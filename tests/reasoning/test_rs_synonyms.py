@@ -7,7 +7,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from rdflib import URIRef
 
 from agents.config import GraphSource, KGReasonConfig
 from agents.coordinator import Coordinator
@@ -78,5 +77,16 @@ def test_answer_type_is_read_from_words_as_written_not_synonyms() -> None:
     back = (PathStep(P("directed_by"), True), PathStep(P("directed_by")))
     assert ZeroShotPlanner().run(q, view, E("Tony Scott"), "Tony Scott")[0].steps == back
     assert ZeroShotPlanner(encode=encode).run(q, view, E("Tony Scott"), "Tony Scott")[0].steps == back
-    # the synonym still names a hop: "which films" reaches movies through "film" ~ "movie"
-    assert isinstance(URIRef(str(E("Tony Scott"))), URIRef)
+
+
+def test_cli_synonyms_option(family: Path) -> None:
+    from typer.testing import CliRunner
+
+    from ui.cli import app
+
+    ask = ["ask", "who is ann lee's mom", "--kg", str(family)]
+    result = CliRunner().invoke(app, ask)
+    assert result.exit_code == 0 and "carol_lee" in result.output
+    assert CliRunner().invoke(app, [*ask, "--synonyms", "off"]).exit_code == 1  # no answer, not a guess
+    bad = CliRunner().invoke(app, [*ask, "--synonyms", "wordnet"])
+    assert bad.exit_code == 2 and "unknown synonyms" in bad.output and "Traceback" not in bad.output
