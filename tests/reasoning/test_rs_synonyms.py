@@ -90,3 +90,20 @@ def test_cli_synonyms_option(family: Path) -> None:
     assert CliRunner().invoke(app, [*ask, "--synonyms", "off"]).exit_code == 1  # no answer, not a guess
     bad = CliRunner().invoke(app, [*ask, "--synonyms", "wordnet"])
     assert bad.exit_code == 2 and "unknown synonyms" in bad.output and "Traceback" not in bad.output
+
+
+@pytest.mark.parametrize("style", ["camel", "freebase", "iri"])
+def test_synonyms_reach_relation_names_in_every_style(tmp_path: Path, style: str) -> None:
+    """The same family in Turtle with camelCase properties (`hasSpouse`), Freebase-style ones
+    (`__people__person__spouse`) or percent-encoded IRI local names without labels anywhere."""
+    names = {"camel": ("hasSpouse", "countryOfCitizenship"),
+             "freebase": ("__people__person__spouse", "__people__person__country_of_citizenship"),
+             "iri": ("has%20spouse", "country%20of%20citizenship")}[style]
+    ttl = f"""@prefix ex: <http://example.org/fam/> .
+ex:Ann_Lee ex:{names[0]} ex:Bob_Lee ; ex:{names[1]} ex:Freedonia .
+ex:Bob_Lee ex:{names[1]} ex:Freedonia .
+"""
+    path = tmp_path / "family.ttl"
+    path.write_text(ttl, encoding="utf-8")
+    got = _answers(path, "static", ["who is the husband of ann lee", "what is the nation of ann lee"])
+    assert got == [["Bob_Lee"], ["Freedonia"]]
