@@ -254,10 +254,10 @@ def train_graph_model(view: GraphView, out: str | Path, *, max_seconds: float = 
 
 class PairPlanner:
     """Ranks the relation paths around a topic (the zero-shot planner's enumeration) by the zero-shot planner's
-    lexical evidence plus `weight` x a path-pair model's probability that the question, its mention masked,
-    asks for them: the model breaks the lexical planner's ties and near-ties and decides alone where no word of
-    the question names a relation ("how old ..."), while a path the question names outright keeps its lead
-    (a round trip the question does not ask for stays out of reach)."""
+    lexical evidence plus a path-pair model's probability that the question, its mention masked, asks for them:
+    where some word names a path, the model (x `weight`) only breaks the lexical planner's ties; where none does
+    ("how old ..."), it chooses (x `unnamed_weight`) among the paths whose target fits what the question asks
+    for (a round trip the question does not ask for stays out of reach)."""
 
     def __init__(self, scorer: PathScorer, max_hops: int = 3, weight: float = 0.001, unnamed_weight: float = 1.0,
                  zero_shot: ZeroShotPlanner | None = None) -> None:
