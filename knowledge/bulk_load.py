@@ -43,7 +43,8 @@ from knowledge.loaders import (
     LoadReport,
     _looks_like_header,
     _split,
-    detect_delimiter,
+    choose_delimiter,
+    delimiter_option,
     detect_format,
     split_triple,
 )
@@ -371,12 +372,8 @@ class DelimitedToNTriples:
     def __init__(self, path: Path, *, delimiter: str | None = None, header: bool = False,
                  namespace: str = DEFAULT_NS, chunk_bytes: int = 1 << 20,
                  on_labels: Callable[[list[tuple[str, str]]], None] | None = None) -> None:
-        if delimiter is not None:
-            delimiter = {"\\t": "\t", "tab": "\t", "pipe": "|", "comma": ","}.get(delimiter, delimiter)
-            if len(delimiter) != 1:
-                raise InputError(f"the delimiter must be one character, got {delimiter!r}", path)
         self.path = path
-        self.delimiter = delimiter
+        self.delimiter = delimiter_option(delimiter, path)
         self.header = header
         self.namespace = namespace
         self.chunk_bytes = chunk_bytes
@@ -443,11 +440,8 @@ class DelimitedToNTriples:
         skip = None
         if self.header:
             skip, head = head[0], head[1:]
-        delim = self.delimiter or detect_delimiter([line for _, _, line in head])
-        if delim is None:
-            raise ParseError("cannot find a delimiter ('|', tab or ',') that splits lines into subject, relation, "
-                             "object; use --format or --delimiter", self.path,
-                             read[head[0][0]][0] + head[0][1] if head else None)
+        delim = choose_delimiter(self.delimiter, [line for _, _, line in head], self.path,
+                                 read[head[0][0]][0] + head[0][1] if head else None)
         if not self.header and head and _looks_like_header(_split(head[0][2], delim)):
             skip = head[0]
         if skip is not None:

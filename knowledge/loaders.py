@@ -308,25 +308,39 @@ def _looks_like_header(fields: Sequence[str]) -> bool:
     return all(f.strip().lower() in words for f, words in zip(fields, _HEADER_WORDS))
 
 
+def delimiter_option(delimiter: str | None, path: Path) -> str | None:
+    """The one character a `--delimiter` option names ("tab", "pipe", "comma", "\\t" or the character itself)."""
+    if delimiter is None:
+        return None
+    delimiter = {"\\t": "\t", "tab": "\t", "pipe": "|", "comma": ","}.get(delimiter, delimiter)
+    if len(delimiter) != 1:
+        raise InputError(f"the delimiter must be one character, got {delimiter!r}", path)
+    return delimiter
+
+
+def choose_delimiter(given: str | None, head: Sequence[str], path: Path, line: int | None) -> str:
+    """The delimiter given, else the one detected from the file's first non-blank lines `head` (the first of
+    them at `line`); a ParseError naming the file when none splits them into subject, relation, object."""
+    delim = given or detect_delimiter(list(head))
+    if delim is None:
+        raise ParseError("cannot find a delimiter ('|', tab or ',') that splits lines into "
+                         "subject, relation, object; use --format or --delimiter", path, line)
+    return delim
+
+
 def parse_delimited(text: str, path: Path, *, delimiter: str | None = None, header: bool = False,
                     namespace: str = DEFAULT_NS) -> tuple[list[Triple], int]:
     """Parse `subject<d>relation<d>object` lines; names become IRIs with their exact name as rdfs:label.
 
     Returns the triples (facts, then entity and property labels) and the number of distinct entities."""
-    if delimiter is not None:
-        delimiter = {"\\t": "\t", "tab": "\t", "pipe": "|", "comma": ","}.get(delimiter, delimiter)
-        if len(delimiter) != 1:
-            raise InputError(f"the delimiter must be one character, got {delimiter!r}", path)
+    delimiter = delimiter_option(delimiter, path)
     lines = text.splitlines()
     numbered = [(i, line) for i, line in enumerate(lines, start=1) if line.strip()]
     if not numbered:
         raise EmptyInputError("the file is empty", path)
     if header:
         numbered = numbered[1:]
-    delim = delimiter or detect_delimiter([line for _, line in numbered[:50]])
-    if delim is None:
-        raise ParseError("cannot find a delimiter ('|', tab or ',') that splits lines into "
-                         "subject, relation, object; use --format or --delimiter", path, numbered[0][0])
+    delim = choose_delimiter(delimiter, [line for _, line in numbered[:50]], path, numbered[0][0])
     if not header and numbered and _looks_like_header(_split(numbered[0][1], delim)):
         numbered = numbered[1:]
 
