@@ -288,8 +288,7 @@ class Planner(Agent):
         everyone = bb.links.topics[: self.max_topics] if bb.links else []
         pairs = []
         for topic in topics:
-            others = [(o.node, o.mention) for o in named_others(topic, everyone)
-                      if o.mention and o.mention.lower() in bb.question.lower()]  # not an earlier turn's
+            others = [(o.node, o.mention) for o in _named_in_question(bb.question, topic, everyone)]
             if graph_planner is not None and graph_planner.fits(view, topic.node):
                 found = graph_planner.run(bb.question, view, topic.node, topic.mention, limit=6, others=others)
             else:
@@ -302,14 +301,19 @@ class Planner(Agent):
         model ranks low (it read "X ... 2006" as X's films' years): the zero-shot paths of the first topic are
         tried after every model plan (scored below them), and the ranker keeps the first plan that entity
         narrows."""
-        question = bb.question.lower()
-        others = [o for o in named_others(known[0], bb.links.topics) if o.mention and o.mention.lower() in question]
+        others = _named_in_question(bb.question, known[0], bb.links.topics)
         if not others:
             return []
         found = self.rt.zero_shot.run(bb.question, view, known[0].node, known[0].mention, limit=3,
                                       others=[(o.node, o.mention) for o in others])
         return [(known[0], replace(p, score=p.score * floor * 0.5)) for p in found]
 
+
+
+def _named_in_question(question: str, topic: Topic, topics: list[Topic]) -> list[Topic]:
+    """The other entities (`named_others`) that this question names itself, not an earlier turn's."""
+    lowered = question.lower()
+    return [o for o in named_others(topic, topics) if o.mention and o.mention.lower() in lowered]
 
 class Reasoner(Agent):
     """Executes plans best-first over the graph (rule-derived triples included) and ranks what they reach."""
