@@ -13,6 +13,7 @@ from typing import Any
 
 from agents.config import KGReasonConfig
 from agents.graphmodel import GraphModelRun, train_graph_model
+from agents.job_state import JobState, Superseded
 from agents.runtime import Runtime
 from reasoning.graphview import GraphView
 
@@ -96,28 +97,22 @@ class AdaptationJob:
         self.max_seconds = max_seconds
         self.base = base
         self.max_hops = max_hops
-        self._lock = threading.Lock()
-        self._status = AdaptStatus()
-        self._generation = 0
+        self._state: JobState[AdaptStatus] = JobState(AdaptStatus())
         self._thread: threading.Thread | None = None
 
     def status(self) -> AdaptStatus:
-        with self._lock:
-            return self._status
+        return self._state.get()
 
     def _set(self, generation: int, **changes: Any) -> bool:
-        with self._lock:
-            if generation != self._generation:
-                return False
-            self._status = AdaptStatus(**{**self._status.__dict__, **changes})
-            return True
+        try:
+            self._state.update(generation, **changes)
+        except Superseded:
+            return False
+        return True
 
     def start(self, graph: Any, reading: Callable[[], Any]) -> "AdaptationJob":
         """Adapt to `graph` (read under `reading()`, a context manager holding the graph's read lock)."""
-        with self._lock:
-            self._generation += 1
-            generation = self._generation
-            self._status = AdaptStatus("training", message="reading the graph")
+        generation = self._state.begin(lambda _: AdaptStatus("training", message="reading the graph"))
         self._thread = threading.Thread(target=self._work, args=(generation, graph, reading),
                                         name="kgreason-adapt", daemon=True)
         self._thread.start()
@@ -152,7 +147,7 @@ class AdaptationJob:
                 run = train_graph_model(view, partial, max_seconds=self.max_seconds, base=self.base,
                                         max_hops=self.max_hops, fingerprint=fp, on_progress=progress,
                                         command="kgreason serve (background adaptation)")
-                if self.status().state != "training" or generation != self._generation:
+                if self.status().state != "training" or not self._state.is_current(generation):
                     shutil.rmtree(partial, ignore_errors=True)
                     return
                 if not is_pair_model(folder):
@@ -164,9 +159,8 @@ class AdaptationJob:
                 message = f"trained in {run.card['seconds']:.0f} s, synthetic dev path accuracy {accuracy}"
             else:
                 message = f"from the cache ({folder.name})"
-            with self._lock:
-                if generation != self._generation:
-                    return
+            if not self._state.is_current(generation):
+                return
             self.on_ready(folder)
             self._set(generation, state="ready", fraction=1.0, message=message, model=str(folder),
                       seconds=time.perf_counter() - t0)

@@ -10,12 +10,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from agents.job_state import JobState, Superseded
+
 #: `reading()` -> a context manager that holds the graph's read lock
 ReadLock = Callable[[], AbstractContextManager[Any]]
-
-
-class _Superseded(Exception):
-    """A newer index job started (the graph changed): this one stops."""
 
 
 @dataclass(frozen=True)
@@ -64,9 +62,7 @@ class IndexJob:
         self.cache_dir = Path(cache_dir) if cache_dir else None
         self.kinds = tuple(kinds)
         self._embedder = embedder
-        self._lock = threading.Lock()
-        self._status = IndexStatus()
-        self._generation = 0
+        self._state: JobState[IndexStatus] = JobState(IndexStatus())
         self._thread: threading.Thread | None = None
 
     @property
@@ -78,22 +74,14 @@ class IndexJob:
         return self._embedder
 
     def status(self) -> IndexStatus:
-        with self._lock:
-            return self._status
+        return self._state.get()
 
     def _set(self, generation: int, **changes: Any) -> None:
-        with self._lock:
-            if generation != self._generation:
-                raise _Superseded()
-            values = {**self._status.__dict__, **changes}
-            self._status = IndexStatus(**values)
+        self._state.update(generation, **changes)
 
     def start(self, graph: Any, reading: ReadLock) -> "IndexJob":
         """Open or build the index of `graph` (read under `reading()`) in the background."""
-        with self._lock:
-            self._generation += 1
-            generation = self._generation
-            self._status = IndexStatus("loading")
+        generation = self._state.begin(lambda _: IndexStatus("loading"))
         self._thread = threading.Thread(target=self._work, args=(generation, graph, reading),
                                         name="kgreason-index", daemon=True)
         self._thread.start()
@@ -104,10 +92,7 @@ class IndexJob:
         """Add to the ready `index` what `triples` (just loaded into `graph`) bring, in the background: only
         their facts and names are embedded (`KnowledgeIndex.add_triples`), under `writing()` so no search sees
         a half-updated index; then it is saved as the grown graph's cached index."""
-        with self._lock:
-            self._generation += 1
-            generation = self._generation
-            self._status = IndexStatus("updating", counts=self._status.counts)
+        generation = self._state.begin(lambda old: IndexStatus("updating", counts=old.counts))
         self._thread = threading.Thread(target=self._extend, name="kgreason-index",
                                         args=(generation, index, graph, list(triples), reading, writing, cache_dir),
                                         daemon=True)
@@ -128,13 +113,13 @@ class IndexJob:
             self._set(generation, state="ready", counts=index.counts(), done=n, total=n,
                       seconds=time.perf_counter() - t0,
                       message=f"{n:,} texts embedded for the last load in {time.perf_counter() - t0:.1f} s")
-        except _Superseded:
+        except Superseded:
             return
         except (OSError, RuntimeError, ValueError, MemoryError) as exc:
             try:
                 self._set(generation, state="failed", message=f"{type(exc).__name__}: {exc}",
                           seconds=time.perf_counter() - t0)
-            except _Superseded:
+            except Superseded:
                 return
 
     def join(self, timeout: float | None = None) -> IndexStatus:
@@ -166,16 +151,15 @@ class IndexJob:
                                               f"{time.perf_counter() - t0:.1f} s")
             else:
                 self._set(generation, message=f"opened from the cache in {time.perf_counter() - t0:.1f} s")
-            with self._lock:
-                if generation != self._generation:
-                    return
+            if not self._state.is_current(generation):
+                return
             self.on_ready(index)
             self._set(generation, state="ready", counts=index.counts(), seconds=time.perf_counter() - t0)
-        except _Superseded:
+        except Superseded:
             return
         except (InputError, OSError, RuntimeError, ValueError, MemoryError) as exc:
             try:
                 self._set(generation, state="failed", message=f"{type(exc).__name__}: {exc}",
                           seconds=time.perf_counter() - t0)
-            except _Superseded:
+            except Superseded:
                 return
