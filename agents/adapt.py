@@ -68,12 +68,14 @@ class AdaptStatus:
     message: str = ""
     seconds: float = 0.0
     model: str = ""
+    superseded: int = 0  # trainings for earlier graphs that a newer load stopped
 
     def markdown(self) -> str:
         """One line for the chat page."""
         if self.state == "training":
-            return (f"**Graph model:** training for this graph ({100 * self.fraction:.0f}%, {self.seconds:.0f} s; "
-                    f"{self.message}). Questions are planned zero-shot meanwhile.")
+            stopped = " (the previous graph's training was stopped)" if self.superseded else ""
+            return (f"**Graph model:** training for this graph{stopped} ({100 * self.fraction:.0f}%, "
+                    f"{self.seconds:.0f} s; {self.message}). Questions are planned zero-shot meanwhile.")
         if self.state == "ready":
             return f"**Graph model:** ready ({self.message})."
         if self.state == "failed":
@@ -82,13 +84,14 @@ class AdaptStatus:
 
     def to_dict(self) -> dict[str, Any]:
         return {"state": self.state, "fraction": round(self.fraction, 3), "message": self.message,
-                "seconds": round(self.seconds, 1), "model": self.model}
+                "seconds": round(self.seconds, 1), "model": self.model, "superseded": self.superseded}
 
 
 class AdaptationJob:
     """Trains a graph-only question model for a graph in a daemon thread (or finds it in the cache, keyed by
     the graph's fingerprint) and hands its folder to `on_ready`; starting again (the graph changed) supersedes
-    a running job, whose result is then dropped."""
+    a running job: its training stops at its next progress report (every 200 synthesis draws, encoder chunk
+    or head epoch), its partial folder is removed and nothing of it is used or cached."""
 
     def __init__(self, on_ready: Callable[[Path], None], cache_dir: str | Path | None = None,
                  max_seconds: float = 600.0, base: str | None = None, max_hops: int = 3) -> None:
@@ -112,7 +115,8 @@ class AdaptationJob:
 
     def start(self, graph: Any, reading: Callable[[], Any]) -> "AdaptationJob":
         """Adapt to `graph` (read under `reading()`, a context manager holding the graph's read lock)."""
-        generation = self._state.begin(lambda _: AdaptStatus("training", message="reading the graph"))
+        generation = self._state.begin(lambda before: AdaptStatus(
+            "training", message="reading the graph", superseded=before.superseded + (before.state == "training")))
         self._thread = threading.Thread(target=self._work, args=(generation, graph, reading),
                                         name="kgreason-adapt", daemon=True)
         self._thread.start()
@@ -142,12 +146,18 @@ class AdaptationJob:
                     start, width = _STAGES.get(stage, (0.0, 0.0))
                     done = info.get("done", info.get("epoch", 0)) / max(1, info.get("total", info.get("epochs", 1)))
                     fraction = max(self.status().fraction, start + width * min(1.0, done))
-                    self._set(generation, fraction=fraction, message=stage, seconds=time.perf_counter() - t0)
+                    # raises Superseded once a newer start began: the training stops here
+                    self._state.update(generation, fraction=fraction, message=stage,
+                                       seconds=time.perf_counter() - t0)
 
-                run = train_graph_model(view, partial, max_seconds=self.max_seconds, base=self.base,
-                                        max_hops=self.max_hops, fingerprint=fp, on_progress=progress,
-                                        command="kgreason serve (background adaptation)")
-                if self.status().state != "training" or not self._state.is_current(generation):
+                try:
+                    run = train_graph_model(view, partial, max_seconds=self.max_seconds, base=self.base,
+                                            max_hops=self.max_hops, fingerprint=fp, on_progress=progress,
+                                            command="kgreason serve (background adaptation)")
+                except Superseded:
+                    shutil.rmtree(partial, ignore_errors=True)
+                    return
+                if not self._state.is_current(generation):
                     shutil.rmtree(partial, ignore_errors=True)
                     return
                 if not is_pair_model(folder):

@@ -111,7 +111,9 @@ class GraphQuestionSynthesiser:
     hop_weights: tuple[float, ...] = (0.4, 0.35, 0.25)
     seed: int = 0
 
-    def run(self, view: GraphView, n: int, max_seconds: float = 0.0) -> tuple[list[PairExample], SynthesisReport]:
+    def run(self, view: GraphView, n: int, max_seconds: float = 0.0,
+            on_progress: Callable[[dict], None] | None = None) -> tuple[list[PairExample], SynthesisReport]:
+        """`on_progress` hears {"stage": "synthesising", "done", "total"} every 200 draws (it may raise to stop)."""
         rng = random.Random(self.seed)
         t0 = time.perf_counter()
         planner = ZeroShotPlanner(max_hops=self.max_hops)
@@ -131,6 +133,8 @@ class GraphQuestionSynthesiser:
             tries += 1
             if max_seconds and time.perf_counter() - t0 > max_seconds:
                 break
+            if on_progress is not None and tries % 200 == 0:
+                on_progress({"stage": "synthesising", "done": len(examples), "total": n})
             first = rng.choice(starts)
             topic = rng.choice(tables[first])
             name = view.label(topic)
@@ -235,7 +239,7 @@ def train_graph_model(view: GraphView, out: str | Path, *, max_seconds: float = 
     synth = GraphQuestionSynthesiser(max_hops=max_hops, seed=seed)
     if on_progress is not None:
         on_progress({"stage": "synthesising", "questions": target})
-    examples, report = synth.run(view, target, max_seconds * 0.15 if max_seconds else 0.0)
+    examples, report = synth.run(view, target, max_seconds * 0.15 if max_seconds else 0.0, on_progress)
     rng = random.Random(seed)
     rng.shuffle(examples)
     ndev = min(300, len(examples) // 20)
