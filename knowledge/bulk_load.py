@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import ctypes
 import fcntl
-import gzip
-import io
 import itertools
 import os
 import shutil
@@ -25,9 +23,7 @@ from typing import Any
 from knowledge.errors import (
     BackendError,
     EmptyInputError,
-    EncodingError,
     InputError,
-    MissingFileError,
     ParseError,
 )
 from knowledge.label_store import (
@@ -43,9 +39,12 @@ from knowledge.loaders import (
     LoadReport,
     _looks_like_header,
     _split,
+    check_file,
     choose_delimiter,
+    decode_utf8,
     delimiter_option,
     detect_format,
+    open_bytes,
     split_triple,
 )
 from knowledge.namespaces import DEFAULT_NS, iri_quote, property_iri, relation_label
@@ -81,7 +80,7 @@ def load_into_store(folder: str | Path, paths: Iterable[str | Path], *, current:
     if not paths:
         raise InputError("no files given")
     for p in paths:
-        _check_file(p)
+        check_file(p)
     if folder.exists() and not folder.is_dir():
         raise BackendError(f"{folder}: the oxigraph store location must be a folder")
     folder.parent.mkdir(parents=True, exist_ok=True)
@@ -182,29 +181,6 @@ def swap_folders(staging: Path, folder: Path) -> None:
 
 
 # ------------------------------------------------------------------------------------------ files
-def _check_file(path: Path) -> None:
-    if not path.exists():
-        raise MissingFileError("no such file", path)
-    if path.is_dir():
-        raise MissingFileError("is a folder, not a file", path)
-    with _open_bytes(path) as fh:
-        head = fh.read(8192)
-    if not head.strip():
-        raise EmptyInputError("the file is empty", path)
-    if b"\x00" in head:
-        raise EncodingError("binary file (NUL byte), not RDF or delimited text", path,
-                            head.count(b"\n", 0, head.index(b"\x00")) + 1)
-
-
-def _open_bytes(path: Path) -> io.BufferedIOBase:
-    with open(path, "rb") as fh:
-        gz = fh.read(2) == b"\x1f\x8b"
-    try:
-        return gzip.open(path, "rb") if gz else open(path, "rb")  # type: ignore[return-value]
-    except OSError as exc:
-        raise MissingFileError(f"cannot read ({exc})", path) from exc
-
-
 def _label_builder(staging: Path, folder: Path, paths: list[Path], format: str | None,
                    before: int) -> LabelBuilder | None:
     """The label index of the load, filled from the converter as delimited files stream (no scan of the store
@@ -290,7 +266,7 @@ def _bulk_load_file(st: Any, path: Path, *, format: str | None, delimiter: str |
         parsed = parse_file(path, format=fmt)
         st.bulk_extend(ox.Quad(_to_ox(s), _to_ox(p), _to_ox(o), default) for s, p, o in parsed.triples)
         return parsed.entities, []
-    with _open_bytes(path) as fh:
+    with open_bytes(path) as fh:
         _run_bulk(path, fmt, lambda: st.bulk_load(fh, _ox_format(fmt), base_iri=path.resolve().as_uri()))
     return 0, []
 
@@ -392,7 +368,7 @@ class DelimitedToNTriples:
 
     def _blocks(self) -> Iterator[tuple[int, list[str]]]:
         """(number of the first line, the lines) of whole lines, about `chunk_bytes` at a time, decoded."""
-        with _open_bytes(self.path) as raw:
+        with open_bytes(self.path) as raw:
             lineno, rest = 1, b""
             while True:
                 data = raw.read(self.chunk_bytes)
@@ -411,15 +387,8 @@ class DelimitedToNTriples:
                 lineno += len(lines)
 
     def _decode(self, block: bytes, lineno: int) -> list[str]:
-        try:
-            text = block.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            start = block.rfind(b"\n", 0, exc.start) + 1
-            raise EncodingError(f"not UTF-8 text (byte 0x{block[exc.start]:02x})", self.path,
-                                lineno + block.count(b"\n", 0, exc.start), exc.start - start + 1) from exc
+        text = decode_utf8(block, self.path, lineno)
         lines = text.split("\n")
-        if lineno == 1 and text.startswith("\ufeff"):
-            lines[0] = lines[0][1:]
         if "\r" in text:
             lines = [line.rstrip("\r") for line in lines]
         return lines

@@ -95,25 +95,80 @@ def detect_format(path: Path, format: str | None = None) -> str:
     return _EXTENSIONS.get(suffixes[-1], "delimited") if suffixes else "delimited"
 
 
+#: the first bytes of a gzip stream; how many leading bytes (after gunzip) are looked at for a NUL byte
+GZIP_MAGIC = b"\x1f\x8b"
+_HEAD_BYTES = 8192
+
+
 def read_bytes(path: Path, max_bytes: int = MAX_DECOMPRESSED_BYTES) -> bytes:
     """The file's bytes, gunzipped when compressed (at most `max_bytes` once expanded); rejects missing, empty,
     binary and corrupt or truncated gzip files."""
+    _check_path(path)
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise _unreadable(exc, path) from exc
+    if data[:2] == GZIP_MAGIC:
+        data = gunzip(data, path, max_bytes)
+    check_head(data, path)
+    return data
+
+
+def open_bytes(path: Path) -> io.BufferedIOBase:
+    """The file as a binary stream, gunzipped as it is read when compressed (a streamed load: bounded memory);
+    its first bytes checked as `read_bytes` checks the whole file (`check_head`)."""
+    _check_path(path)
+    try:
+        with open(path, "rb") as fh:
+            gz = fh.read(2) == GZIP_MAGIC
+        stream = gzip.open(path, "rb") if gz else open(path, "rb")  # noqa: SIM115  (the caller closes it)
+    except OSError as exc:
+        raise _unreadable(exc, path) from exc
+    try:
+        try:
+            head = stream.read(_HEAD_BYTES)
+        except (OSError, EOFError, zlib.error) as exc:
+            raise (_gzip_error(exc, path) if gz else _unreadable(exc, path)) from None
+        check_head(head, path, stream)
+        stream.seek(0)
+    except BaseException:
+        stream.close()
+        raise
+    return stream  # type: ignore[return-value]
+
+
+def check_file(path: Path) -> None:
+    """The checks of `open_bytes`, before a streamed load starts (a bad file fails it before any work)."""
+    open_bytes(path).close()
+
+
+def check_head(head: bytes, path: Path, rest: io.BufferedIOBase | None = None) -> None:
+    """Refuse an empty file (nothing but white space; `rest`, the stream `head` starts, is read on when the head
+    is blank) and a binary one (a NUL byte in the first 8 KiB)."""
+    if not head.strip() and not (rest is not None and _text_follows(rest)):
+        raise EmptyInputError("the file is empty", path)
+    if b"\x00" in head[:_HEAD_BYTES]:
+        line = head.count(b"\n", 0, head.index(b"\x00")) + 1
+        raise EncodingError("binary file (NUL byte), not RDF or delimited text", path, line)
+
+
+def _check_path(path: Path) -> None:
     if not path.exists():
         raise MissingFileError("no such file", path)
     if path.is_dir():
         raise MissingFileError("is a folder, not a file", path)
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise MissingFileError(f"cannot read ({exc.strerror or exc})", path) from exc
-    if data[:2] == b"\x1f\x8b":
-        data = gunzip(data, path, max_bytes)
-    if not data.strip():
-        raise EmptyInputError("the file is empty", path)
-    if b"\x00" in data[:8192]:
-        line = data.count(b"\n", 0, data.index(b"\x00")) + 1
-        raise EncodingError("binary file (NUL byte), not RDF or delimited text", path, line)
-    return data
+
+
+def _unreadable(exc: OSError, path: Path) -> InputError:
+    return MissingFileError(f"cannot read ({exc.strerror or exc})", path)
+
+
+def _text_follows(stream: io.BufferedIOBase) -> bool:
+    """Whether anything but white space follows in the stream (read on in 1 MiB chunks)."""
+    while chunk := stream.read(1 << 20):
+        if chunk.strip():
+            return True
+    return False
 
 
 def gunzip(data: bytes, path: Path, max_bytes: int = MAX_DECOMPRESSED_BYTES) -> bytes:
@@ -127,9 +182,13 @@ def gunzip(data: bytes, path: Path, max_bytes: int = MAX_DECOMPRESSED_BYTES) -> 
                 if len(out) > max_bytes:
                     raise ParseError(f"expands to more than {_size(max_bytes)} when gunzipped; refused", path)
     except (OSError, EOFError, zlib.error) as exc:
-        reason = "truncated" if isinstance(exc, EOFError) else "corrupt"
-        raise ParseError(f"{reason} gzip data ({' '.join(str(exc).split())})", path) from None
+        raise _gzip_error(exc, path) from None
     return bytes(out)
+
+
+def _gzip_error(exc: BaseException, path: Path) -> ParseError:
+    reason = "truncated" if isinstance(exc, EOFError) else "corrupt"
+    return ParseError(f"{reason} gzip data ({' '.join(str(exc).split())})", path)
 
 
 def _size(n: int) -> str:
@@ -140,15 +199,16 @@ def _size(n: int) -> str:
     return str(n)
 
 
-def decode_utf8(data: bytes, path: Path) -> str:
-    """UTF-8 text (a BOM is dropped); bad bytes raise EncodingError at their line and column."""
+def decode_utf8(data: bytes, path: Path, first_line: int = 1) -> str:
+    """UTF-8 text (a BOM at the file's start is dropped); bad bytes raise EncodingError at their line and column.
+    `first_line`: the line `data` starts at (a streamed file's later block: a BOM there is text)."""
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
-        line = data.count(b"\n", 0, exc.start) + 1
+        line = first_line + data.count(b"\n", 0, exc.start)
         column = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
         raise EncodingError(f"not UTF-8 text (byte 0x{data[exc.start]:02x})", path, line, column) from exc
-    return text[1:] if text.startswith("\ufeff") else text
+    return text[1:] if first_line == 1 and text.startswith("\ufeff") else text
 
 
 def parse_file(path: str | Path, *, format: str | None = None, delimiter: str | None = None,

@@ -1,6 +1,7 @@
 """One suite over every store backend: loading, neighbours, SPARQL, labels, stats, atomic failed loads."""
 from __future__ import annotations
 
+import gzip
 from pathlib import Path
 
 import pytest
@@ -79,6 +80,9 @@ BAD_INPUTS = {
     "empty.nt": (b"", EmptyInputError, r"empty"),
     "latin1.txt": ("a|r|b\nc|r|Gr\xe9goire\n".encode("latin-1"), EncodingError, r":2:7: not UTF-8"),
     "blob.bin": (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", EncodingError, r"binary file"),
+    "cut.txt.gz": (gzip.compress(b"".join(b"a%d|r|b%d\n" % (i, i * i) for i in range(5000)))[:2000], ParseError, r"truncated gzip data"),
+    "blob.txt.gz": (gzip.compress(b"a|r|b\n\x00\x01"), EncodingError, r":2: binary file"),
+    "blank.nt.gz": (gzip.compress(b" \n" * 10_000), EmptyInputError, r"empty"),
 }
 
 
@@ -96,6 +100,16 @@ def test_bad_file_leaves_graph_unchanged(backend_graph: KnowledgeGraph, movies_f
         backend_graph.load([good, bad])  # the good file comes first: still nothing may be added
     assert str(bad) in str(info.value)
     assert set(backend_graph.triples((None, None, None))) == before
+
+
+def test_white_space_before_the_first_triple_is_no_empty_file(backend_graph: KnowledgeGraph, tmp_path: Path) -> None:
+    """More blank lines than the checked head of a file (8 KiB) before the data: the file is read, not refused."""
+    for name, data in (("late.txt", b"\n" * 10_000 + b"Solaris|directed_by|Andrei Tarkovsky\n"),
+                       ("late.nt.gz", gzip.compress(b" \n" * 10_000 + b"<urn:a> <urn:b> <urn:c> .\n"))):
+        (tmp_path / name).write_bytes(data)
+        backend_graph.load(tmp_path / name)
+    assert backend_graph.objects(entity_iri("Solaris"), property_iri("directed_by")) == [entity_iri("Andrei Tarkovsky")]
+    assert backend_graph.objects(URIRef("urn:a"), URIRef("urn:b")) == [URIRef("urn:c")]
 
 
 def test_missing_file(backend_graph: KnowledgeGraph, tmp_path: Path) -> None:
