@@ -39,6 +39,8 @@ _PLACE_OR_TIME = {
                        "county area continent site venue address birthplace hometown residence headquarters".split()),
     "when": frozenset(role_key(w) for w in "year date time day month decade century period era".split())}
 _PLACES_AND_TIMES = _PLACE_OR_TIME["where"] | _PLACE_OR_TIME["when"]
+#: nouns that ask for a kind of something ("what type of film"): the thing named after them may be the answer
+_KIND_NOUNS = frozenset("kind kinds type types sort sorts variety form forms category categories".split())
 #: words that ask for a round trip or another entity but name no relation ("other" is not "mother")
 _CUES = frozenset("same also other others another too".split())
 _SAMENESS = frozenset("same share shares shared sharing also other others another too common co together".split())
@@ -389,6 +391,9 @@ class ZeroShotPlanner:
     type_penalty: float = 0.3
     #: added to a one-hop path whose answers are tied to another entity the question names
     join_bonus: float = 0.15
+    #: added to a path reaching the kind nearest (in word vectors) the noun a "which ..." question asks for, when
+    #: that noun names no kind of the graph ("which team" ~ club): a tie-breaker, not evidence of a relation
+    kind_bonus: float = 0.005
     #: with an encoder, word pairs at least this close count as synonyms
     synonym_cosine: float = 0.7
     #: word vectors and word-pair cosines kept (each table is emptied when it reaches this size)
@@ -435,6 +440,7 @@ class ZeroShotPlanner:
         sims = {key: [self._step_sim(view, *key, q) for q in qwords] for key in keys}
         ties = self._tie_rows(view, [n for n, _ in others], qwords)
         asked = self._answer_type(words, view, paths)
+        nearest, not_asked = self._kind_by_vectors(words, view, paths) if not asked else ("", frozenset())
         person = _asks_person(words)
         for path in paths:
             last = len(path) - 1
@@ -448,8 +454,12 @@ class ZeroShotPlanner:
             typed = not (asked and not any(word_sim(a, r) > 0 for a in asked for r in reached))
             # "who" asks for someone: not a place or a time ("who is from club X": its players, not its country)
             typed = typed and not (person and reached and all(role_key(r) in _PLACES_AND_TIMES for r in reached))
+            # "which team has a player from X": the players are named as a way to the answer, not as it
+            typed = typed and not (reached and set(reached) <= not_asked)
             if not typed:
                 lexical -= self.type_penalty
+            elif nearest in reached:
+                lexical += self.kind_bonus
             out[path] = (lexical - self.hop_penalty * len(path), lexical > 0, typed)
         return out
 
@@ -583,6 +593,36 @@ class ZeroShotPlanner:
             found = next((x for x in run if any(word_sim(x, r) > 0 for r in roles)), None)
             return (found,) if found else ()
         return ()
+
+    def _kind_by_vectors(self, words: Sequence[str], view: GraphView,
+                         paths: Sequence[Sequence[PathStep]]) -> tuple[str, frozenset[str]]:
+        """For a question asking "which/what <noun phrase>" whose head noun names no kind the paths reach
+        ("which professional football team"), the reachable kind nearest that noun in word vectors ("club"), and
+        the kinds the rest of the question names as written or as lemmas, other than that one ("... has a player
+        from X": players): those are ways to the answer, not what is asked for. Nothing without word vectors,
+        nor for "what kind/type/sort of ..." (the kind may be the answer or its type)."""
+        if self.encode is None:
+            return "", frozenset()
+        k = next((i for i, w in enumerate(words) if w in _ASKING), -1)
+        if k < 0 or words[k] not in ("which", "what"):
+            return "", frozenset()
+        run: list[str] = []
+        for w in words[k + 1:k + 4]:
+            if w in STOPWORDS:
+                break
+            run.append(w)
+        if not run or run[-1] in _KIND_NOUNS:
+            return "", frozenset()
+        head = run[-1]
+        roles = sorted({r for path in paths for r in _target_roles(view, path[-1])})
+        vh = self._vectors.get(head)
+        close = [(float(vh @ v), r) for r in roles if vh is not None and (v := self._vectors.get(r)) is not None]
+        if not close:
+            return "", frozenset()
+        nearest = max(close)[1]
+        rest = [w for w in words[k + 1 + len(run):] if w not in STOPWORDS]
+        named = frozenset(r for r in roles if r != nearest and any(word_sim(w, r) > 0 for w in rest))
+        return nearest, named
 
     def _round_trips(self, words: Sequence[str], view: GraphView, path: Sequence[PathStep]) -> dict[int, float] | None:
         """How well the question asks for each round trip of the path (a property followed back: the films

@@ -107,3 +107,28 @@ ex:Bob_Lee ex:{names[1]} ex:Freedonia .
     path.write_text(ttl, encoding="utf-8")
     got = _answers(path, "static", ["who is the husband of ann lee", "what is the nation of ann lee"])
     assert got == [["Bob_Lee"], ["Freedonia"]]
+
+
+# people, firms and countries of our own: "which firm" names no kind of the graph (its kinds: company, country and
+# what works for a company)
+FIRMS = [("ann_lee", "works_for_company", "acme_corp"), ("ann_lee", "lives_in_country", "freedonia"),
+         ("bob_ray", "works_for_company", "globex"), ("bob_ray", "lives_in_country", "freedonia"),
+         ("cy_dunn", "works_for_company", "initech"), ("cy_dunn", "lives_in_country", "ruritania"),
+         ("acme_corp", "is_in_country", "ruritania"), ("globex", "is_in_country", "freedonia"),
+         ("initech", "is_in_country", "freedonia")]
+
+
+@pytest.fixture(scope="module")
+def firms(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("firms") / "firms.tsv"
+    path.write_text("".join(f"{s}\t{p}\t{o}\n" for s, p, o in FIRMS), encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize("question", ["which organisation has a worker from freedonia",
+                                      "which firm has a worker living in freedonia ?"])
+def test_a_kind_named_on_the_way_is_not_what_a_which_question_asks_for(firms: Path, question: str) -> None:
+    # the workers from Freedonia are how to reach the answer (not the workers of Freedonia's companies);
+    # "organisation" / "firm" is nearest "company" in word vectors
+    assert sorted(_answers(firms, "static", [question])[0]) == ["acme_corp", "globex"]
+
