@@ -79,6 +79,7 @@ class ChatService:
         self._job: ChildTrainingJob | None = None
         self._train_lock = threading.Lock()
         self._summaries: dict[str, tuple[int, Any]] = {}
+        self._examples: list[str] | None = None  # the chat's example questions (None: not made yet)
         self._index: Any = None
         self._warm = "not started"  # what warm_up is doing (shown on the page until "ready")
         self._warming = threading.Event()  # warm_up has started ...
@@ -296,6 +297,7 @@ class ChatService:
             self.start_index()  # still building (or a store): the old index keeps serving until the new one
         if self.options.adapt:
             self.start_adapt()  # the graph model so far keeps planning until the new graph's is ready
+        self._add_examples(report)
         return report
 
     def ingest(self, paths: Sequence[str]) -> Any:
@@ -337,8 +339,33 @@ class ChatService:
                     for s, p, o in self.graph.triples((None, None, None), limit=limit)]
 
     def examples(self, n: int = 4) -> list[str]:
-        """Questions the graph can answer; from a small cache file when the graph's files are unchanged
-        (so the page can be built before the graph is loaded), else computed from the graph and cached."""
+        """Questions the chat answers: those about graphs loaded since start-up first, then the start-up graph's
+        (from a small cache file when the graph's files are unchanged, so the page can be built before the graph
+        is loaded, else computed from the graph and cached)."""
+        with self._conv_lock:
+            if self._examples is not None:
+                return list(self._examples)
+        out = self._startup_examples(n)
+        with self._conv_lock:
+            if self._examples is None:
+                self._examples = out
+            return list(self._examples)
+
+    def _add_examples(self, report: Any, n: int = 4) -> None:
+        """After a load: up to `n` questions about the relations it brought (a streamed store load does not list
+        its triples: about any relation) go first, then the earlier examples the chat still answers."""
+        from agents.examples import still_answered
+
+        relations = None if report.triples is None else {p for _, p, _ in report.triples}
+        new = self._compute_examples(n, relations)
+        with self._conv_lock:  # none made yet (no page): nothing earlier to keep, and no cache written from this graph
+            earlier = [q for q in self._examples or [] if q not in new]
+        with self._lock.reading():
+            earlier = still_answered(self.coordinator, earlier[:2])
+        with self._conv_lock:
+            self._examples = new + earlier
+
+    def _startup_examples(self, n: int) -> list[str]:
         path = self._examples_cache()
         if path is not None and path.is_file():
             try:
@@ -380,12 +407,12 @@ class ChatService:
 
         return Path(self.options.cache) if self.options.cache else cache_root()
 
-    def _compute_examples(self, n: int) -> list[str]:
+    def _compute_examples(self, n: int, relations: Any = None) -> list[str]:
         from agents.examples import example_questions
 
         self.properties()  # takes the read lock itself (not reentrant while a writer waits)
         with self._lock.reading():
-            return example_questions(self.coordinator, n)
+            return example_questions(self.coordinator, n, relations)
 
     # -- retraining ----------------------------------------------------------------------------------
     def models_dir(self) -> Path:

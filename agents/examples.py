@@ -2,6 +2,7 @@
 only when the pipeline answers it with the fact it was made from (so every example shown works)."""
 from __future__ import annotations
 
+from collections.abc import Collection, Sequence
 from typing import Any
 
 from rdflib import Literal
@@ -10,6 +11,8 @@ from agents.session import person_like
 
 #: words a relation label may start with that a question leaves out ("has genre" -> "genre")
 _LEADING = ("has ", "in ", "is ", "hasa ")
+#: the last words of "based in"-like relation labels: the question ends with the label
+_PREPOSITIONS = frozenset("in on at from to for with into under".split())
 
 
 def candidate_question(label: str, subject: str, obj: str, subject_role: str, object_role: str, who: bool,
@@ -24,6 +27,8 @@ def candidate_question(label: str, subject: str, obj: str, subject_role: str, ob
         return f"who is a {label} {obj}" if who else None
     if len(words) >= 2 and words[0].endswith("s") and not words[0].endswith("ss") and words[0] != "has":
         return f"who {label} {obj}" if who else None  # "works on": who works on X
+    if len(words) >= 2 and words[0].endswith("ed") and words[-1] in _PREPOSITIONS:  # "based in": what is X based in
+        return f"{'who' if who else 'what'} {'are' if several else 'is'} {subject} {label}"
     noun = label
     for lead in _LEADING:
         noun = noun.removeprefix(lead)
@@ -34,12 +39,15 @@ def candidate_question(label: str, subject: str, obj: str, subject_role: str, ob
            f"{subject}"
 
 
-def example_questions(coordinator: Any, n: int = 4) -> list[str]:
-    """Up to `n` questions the coordinator answers right, one per relation, most used relations first."""
+def example_questions(coordinator: Any, n: int = 4, relations: Collection[Any] | None = None) -> list[str]:
+    """Up to `n` questions the coordinator answers right (the answer they were made from, with a proof), one per
+    relation, most used relations first; `relations`: only these property IRIs (what a load brought)."""
     graph = coordinator.graph
     view = coordinator.runtime.view()
     out: list[str] = []
     for info in sorted(graph.properties(), key=lambda i: -i.count):
+        if relations is not None and info.iri not in relations:
+            continue
         forward = view.out.get(view.node(info.iri))
         if not forward or info.iri not in view.fact_properties():
             continue
@@ -62,8 +70,13 @@ def example_questions(coordinator: Any, n: int = 4) -> list[str]:
             continue
         expected = s if by_subject else o
         result = coordinator.run(question)
-        if any(a.iri == expected for a in result.answers):
+        if any(a.iri == expected and a.proofs for a in result.answers):
             out.append(question)
             if len(out) >= n:
                 break
     return out
+
+
+def still_answered(coordinator: Any, questions: Sequence[str]) -> list[str]:
+    """The questions the coordinator still answers with a proof (earlier examples, after the graph changed)."""
+    return [q for q in questions if any(a.proofs for a in coordinator.run(q).answers)]

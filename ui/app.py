@@ -79,7 +79,8 @@ def build_app(service: ChatService, examples: list[str] | None = None) -> Any:
                                       show_label=False, scale=6, elem_id="question", max_length=1000)
                 ask_button = gr.Button("Ask", variant="primary", scale=1, elem_id="ask")
                 new_button = gr.Button("New conversation", scale=1)
-            gr.Examples(examples=[[e] for e in examples], inputs=[question], label="Example questions")
+            example_box = gr.Examples(examples=[[e] for e in examples], inputs=[question], label="Example questions",
+                                      elem_id="examples")
             answer = gr.Markdown(elem_id="answer")
             index_info = gr.Markdown(service.status_markdown, elem_id="index-status")  # as of each page load
             index_timer = gr.Timer(3.0)
@@ -232,16 +233,20 @@ def build_app(service: ChatService, examples: list[str] | None = None) -> Any:
                 paths = [str(f) for f in files or []] + ([service.server_path(path)] if path and path.strip() else [])
                 if not paths:
                     return ("**Nothing to load:** choose graph files or give a path.", gr.update(), gr.update(),
-                            gr.update(), gr.update())
+                            gr.update(), gr.update(), gr.update())
                 report = service.load(paths)
             except InputError as exc:
                 message = _without_upload_dirs(str(exc), files or [])
                 return (f"**Load failed, graph unchanged.**\n\n`{message}`", gr.update(), gr.update(), gr.update(),
-                        gr.update())
+                        gr.update(), gr.update())
             finally:
                 _delete_uploads(files)
             text, props, some = _graph_summary(service)
-            return (f"**Loaded** {_report_text(report)}", text, props, some, None)
+            return (f"**Loaded** {_report_text(report)}", text, props, some, None, example_samples())
+
+        def example_samples():
+            """The chat's example questions as they are now (a load adds questions about what it brought)."""
+            return gr.Dataset(samples=[[e] for e in service.examples()])
 
         def ingest(files: list[str] | None, request: Request | None = None):
             admin_only(request)
@@ -309,7 +314,9 @@ def build_app(service: ChatService, examples: list[str] | None = None) -> Any:
         demo.load(summarize, None, [summary, relations, triples], api_name="graph_summary")
         demo.load(controls, None, [*admin_controls, graph_path, knowledge_note, finetune_note],
                   api_visibility="private")
-        load_button.click(load, [graph_files, graph_path], [load_status, summary, relations, triples, graph_files],
+        demo.load(example_samples, None, [example_box.dataset], api_visibility="private")
+        load_button.click(load, [graph_files, graph_path],
+                          [load_status, summary, relations, triples, graph_files, example_box.dataset],
                           api_name="load_graph", concurrency_limit=1)
         ingest_button.click(ingest, [doc_files], [load_status, summary], api_name="ingest_documents",
                             concurrency_limit=1)

@@ -121,6 +121,22 @@ def test_upload_own_graph_shows_its_vocabulary_and_indexes_only_what_it_adds(pag
     print(f"load + incremental index: {seconds:.1f} s; {after}")
 
 
+def test_example_questions_follow_the_uploaded_graph(page) -> None:  # type: ignore[no-untyped-def]
+    """After the upload, the chat's examples include questions about the company graph; one, clicked, is answered
+    with a proof."""
+    page.get_by_role("tab", name="Chat").click()
+    examples = page.locator("#examples")
+    examples.get_by_text("Project").first.wait_for()
+    own = [b for b in examples.get_by_role("button").all() if "Team" in b.inner_text() or "Project" in b.inner_text()]
+    assert own, examples.inner_text()
+    question = own[0].inner_text().strip()
+    new_conversation(page)
+    own[0].click()
+    page.wait_for_function("(q) => document.querySelector('#question textarea').value === q", arg=question)
+    reply, panel = ask(page, question)
+    assert "(score" in panel and "proof:" in panel, reply
+
+
 @pytest.mark.parametrize("question, expected", [
     ("which team is Ann in", {"Growth Team"}),  # a first name, a class word
     ("who works on Project Atlas", {"Ann Lee", "Dev Patel"}),
