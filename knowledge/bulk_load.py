@@ -256,19 +256,22 @@ def _bulk_load_file(st: Any, path: Path, *, format: str | None, delimiter: str |
             if phases is not None:
                 phases["convert_cpu"] = phases.get("convert_cpu", 0.0) + pipe.cpu_seconds
         return conv.entities, conv.rewritten
-    if fmt in ("nquads", "trig"):  # named graphs are merged into the default graph, as in memory: parsed whole
-        import pyoxigraph as ox
-
-        from knowledge.loaders import parse_file
-        from knowledge.stores import _to_ox
-
-        default = ox.DefaultGraph()
-        parsed = parse_file(path, format=fmt)
-        st.bulk_extend(ox.Quad(_to_ox(s), _to_ox(p), _to_ox(o), default) for s, p, o in parsed.triples)
-        return parsed.entities, []
     with open_bytes(path) as fh:
-        _run_bulk(path, fmt, lambda: st.bulk_load(fh, _ox_format(fmt), base_iri=path.resolve().as_uri()))
+        if fmt in ("nquads", "trig"):  # named graphs are merged into the default graph, as in memory: streamed
+            _run_bulk(path, fmt, lambda: st.bulk_extend(_in_default_graph(fh, _ox_format(fmt), path)))
+        else:
+            _run_bulk(path, fmt, lambda: st.bulk_load(fh, _ox_format(fmt), base_iri=path.resolve().as_uri()))
     return 0, []
+
+
+def _in_default_graph(fh: Any, fmt: Any, path: Path) -> Iterator[Any]:
+    """The quads of a N-Quads/TriG stream, parsed as they are read (bounded memory), moved into the default graph;
+    blank nodes renamed as the in-memory parse renames them (a load's `_:b` is not an earlier load's)."""
+    import pyoxigraph as ox
+
+    default = ox.DefaultGraph()
+    for q in ox.parse(fh, fmt, base_iri=path.resolve().as_uri(), rename_blank_nodes=True):
+        yield ox.Quad(q.subject, q.predicate, q.object, default)
 
 
 def _check_namespace(namespace: str) -> None:
