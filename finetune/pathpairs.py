@@ -180,6 +180,7 @@ class PairTrainer:
         history: list[dict] = []
         best_acc, best_state, step = -1.0, None, 0
         for epoch in range(1, a.epochs + 1):
+            started = time.perf_counter()
             head.train()
             total = torch.zeros(())
             for idx in torch.randperm(len(train), generator=gen).split(a.batch_size):
@@ -203,7 +204,9 @@ class PairTrainer:
                 best_acc, best_state = acc, {k: v.clone() for k, v in head.state_dict().items()}
             if on_progress is not None:
                 on_progress({"stage": "training", "epoch": epoch, "epochs": a.epochs, **history[-1]})
-            if budget and time.perf_counter() - t0 > 0.97 * budget:
+            # stop when another epoch as long as this one would not end within the budget (the last one saved)
+            now = time.perf_counter()
+            if budget and now - t0 + (now - started) > 0.98 * budget:
                 break
         if best_state is not None:
             head.load_state_dict(best_state)
