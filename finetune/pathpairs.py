@@ -183,7 +183,8 @@ class PairTrainer:
             started = time.perf_counter()
             head.train()
             total = torch.zeros(())
-            for idx in torch.randperm(len(train), generator=gen).split(a.batch_size):
+            batches = torch.randperm(len(train), generator=gen).split(a.batch_size)
+            for b, idx in enumerate(batches, 1):
                 cols = allowed[idx].any(0).nonzero().squeeze(1)  # only the batch's candidate paths
                 logits = SCALE * head.questions(qfeat[idx]) @ head.paths(pfeat[cols]).T
                 loss = (torch.logsumexp(logits.masked_fill(~allowed[idx][:, cols], -1e4), 1)
@@ -193,6 +194,9 @@ class PairTrainer:
                 opt.zero_grad(set_to_none=True)
                 total += loss.detach() * len(idx)
                 step += 1
+                if on_progress is not None and b % a.log_every == 0:  # within the epoch too (it may raise to stop)
+                    on_progress({"stage": "training", "done": (epoch - 1) * len(batches) + b,
+                                 "total": a.epochs * len(batches)})
             loss = total / max(1, len(train))
             head.eval()
             scores = _accuracy(head, dq, pfeat, dev, index) if dev else {}

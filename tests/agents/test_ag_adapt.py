@@ -55,3 +55,30 @@ def test_a_superseded_training_stops_promptly_and_its_model_is_dropped(tiny_bert
     assert status.state == "ready" and status.to_dict()["superseded"] == 1, status
     assert ready == [cached_model(fingerprint_of(second), cache)]
     assert [p.name for p in cache.iterdir()] == [ready[0].name]  # no partial folder of the first left behind
+
+
+def test_pair_training_reports_within_an_epoch_so_a_stop_is_prompt(tiny_bert: Path, tmp_path: Path) -> None:
+    """The head's training reports every `log_every` steps, not only after each epoch: a progress callback that
+    raises (as a superseded adaptation's does) stops it mid-epoch, and no model folder is written."""
+    from agents.graphmodel import GraphQuestionSynthesiser
+    from finetune.pathpairs import PairTrainer
+    from finetune.train import TrainingArguments
+    from reasoning.graphview import GraphView
+
+    examples, _ = GraphQuestionSynthesiser(seed=0).run(GraphView.build(_graph(LAB)), 60)
+    seen: list[dict] = []
+
+    class Stop(Exception):
+        pass
+
+    def progress(info: dict) -> None:
+        seen.append(info)
+        if info["stage"] == "training":
+            raise Stop
+
+    args = TrainingArguments(lr=2e-3, batch_size=4, max_length=48, epochs=3, log_every=5, seed=0)
+    with pytest.raises(Stop):
+        PairTrainer(args, str(tiny_bert)).run(examples[:48], examples[48:], tmp_path / "m", labels={}, data={},
+                                              command="test", on_progress=progress)
+    assert seen[-1] == {"stage": "training", "done": 5, "total": 3 * 12}  # step 5 of 12 in the first epoch
+    assert not (tmp_path / "m").exists()
