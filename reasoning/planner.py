@@ -103,9 +103,15 @@ def _key_sim(a: str, b: str) -> float:
 
 
 @lru_cache(maxsize=1 << 16)
+def _lemma(word: str) -> str:
+    """The word's English lemma (simplemma's tables): "parents" -> "parent", "died" -> "die"."""
+    return simplemma.lemmatize(word.lower(), lang="en")
+
+
+@lru_cache(maxsize=1 << 16)
 def lemma_key(word: str) -> str:
     """`role_key` of the word's English lemma (simplemma's tables): "wrote", "written" -> "write"."""
-    return role_key(simplemma.lemmatize(word.lower(), lang="en"))
+    return role_key(_lemma(word))
 
 
 def role_match(view: GraphView, p: URIRef, role: str, side: str) -> float:
@@ -518,29 +524,33 @@ class ZeroShotPlanner:
         return " / ".join(("inverse of " if st.inverse else "") + view.property_label(st.prop) for st in path)
 
     def _sim(self, a: str, b: str) -> float:
-        """`word_sim`, or with an encoder also the words' embedding cosine where it is high (synonyms:
-        "author" / "writer", "films" / "movie"); scaled like a fuzzy match."""
+        """`word_sim`, or with an encoder also the embedding cosine of the words or of their lemmas where it is
+        high (synonyms: "author" / "writer", "films" / "movie", "father" / "parents" by "parent"), counted at the
+        cosine (a "wife" naming `spouse` at 0.82 outweighs a one-hop path that leaves the word unexplained)."""
         sim = word_sim(a, b)
         if self.encode is None or sim >= 0.85:
             return sim
         cos = self._cosines.get((a, b))
         if cos is None:
-            va, vb = self._vectors.get(a), self._vectors.get(b)
-            if va is None or vb is None:
+            found = [float(va @ vb) for x, y in {(a, b), (_lemma(a), _lemma(b))}
+                     if (va := self._vectors.get(x)) is not None and (vb := self._vectors.get(y)) is not None]
+            if not found:
                 return sim
             if len(self._cosines) >= self.max_cached:
                 self._cosines.clear()  # bounded: a long-running chat meets ever new words
-            cos = self._cosines[a, b] = float(va @ vb)
-        return max(sim, 0.85 * cos) if cos >= self.synonym_cosine else sim
+            cos = self._cosines[a, b] = max(found)
+        return max(sim, cos) if cos >= self.synonym_cosine else sim
 
     def _embed_words(self, view: GraphView, words: Sequence[str], paths: Sequence[Sequence[PathStep]]) -> None:
-        """Unit vectors of the question's content words and of the paths' property and role words (cached)."""
+        """Unit vectors of the question's content words and of the paths' property and role words, and of their
+        lemmas (cached)."""
         assert self.encode is not None
         props = {st.prop for path in paths for st in path}
         vocab = set(words)
         for p in props:
             subj, obj = roles(view, p)
             vocab.update(_name_words(p, view), subj, obj)
+        vocab.update([_lemma(w) for w in vocab])
         new = sorted(w for w in vocab if w not in self._vectors)
         if new and len(self._vectors) + len(new) > self.max_cached:
             self._vectors.clear()

@@ -108,12 +108,11 @@ def inverse_pairs(view: GraphView, sample: int = 8) -> dict[URIRef, URIRef]:
 
 
 def _facts_sample(view: GraphView, p: URIRef, n: int) -> list[tuple[Node, Node]]:
-    """Up to `n` facts (subject, object) of a property, one per sampled subject."""
+    """The facts (subject, object) of a property about up to `n` sampled subjects, up to `n` objects each (in
+    sorted order: the same sample whatever order the graph lists its triples in)."""
     out = []
     for s in view.subjects_sample(p, n):
-        objs = view.out[p].get(s)
-        if objs:
-            out.append((s, objs[0]))
+        out.extend((s, o) for o in sorted(view.out[p].get(s, ()), key=str)[:n])
     return out
 
 
@@ -121,7 +120,7 @@ def _side_sample(view: GraphView, p: URIRef, side: str, n: int) -> list[Node]:
     """Up to `n` subjects ("s") or objects ("o") of a property."""
     if side == "s":
         return view.subjects_sample(p, n)
-    return list(dict.fromkeys(o for _, o in _facts_sample(view, p, n)))
+    return list(dict.fromkeys(min(objs, key=str) for s in view.subjects_sample(p, n) if (objs := view.out[p].get(s))))
 
 
 def canonical(view: GraphView, p: URIRef, inverse: bool) -> tuple[URIRef, bool]:

@@ -132,3 +132,24 @@ def test_a_kind_named_on_the_way_is_not_what_a_which_question_asks_for(firms: Pa
     # "organisation" / "firm" is nearest "company" in word vectors
     assert sorted(_answers(firms, "static", [question])[0]) == ["acme_corp", "globex"]
 
+
+
+# relation names in the plural and a synonym on the way (a people graph of our own)
+KIN = [("tom_smith", "parents", "john_smith"), ("tom_smith", "parents", "mary_jones"),
+       ("john_smith", "children", "tom_smith"), ("john_smith", "spouse", "mary_jones"),
+       ("mary_jones", "nationality", "ireland"), ("john_smith", "nationality", "united_kingdom")]
+
+
+@pytest.fixture(scope="module")
+def kin(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("kin") / "kin.tsv"
+    path.write_text("".join(f"{s}\t{p}\t{o}\n" for s, p, o in KIN), encoding="utf-8")
+    return path
+
+
+def test_word_vectors_compare_lemmas_and_a_synonym_explains_its_hop(kin: Path) -> None:
+    father, nationality = _answers(kin, "static", ["who is the father of tom smith",
+                                                   "what is the nationality of the wife of john smith"])
+    assert sorted(father) == ["john_smith", "mary_jones"]  # "father" ~ "parent", the lemma of "parents"
+    # "wife" ~ spouse names a hop as "nationality" does: the wife's nationality, not John Smith's own
+    assert nationality == ["ireland"]

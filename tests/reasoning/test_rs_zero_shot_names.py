@@ -115,3 +115,26 @@ def test_who_asks_for_someone_not_a_place(tmp_path) -> None:
     plain = {ZeroShotPlanner().describe(view, p): s for p, s in
              ZeroShotPlanner().scores("what comes from rovers_fc ?", view, rovers, "rovers_fc").items()}
     assert plain["located in country"][2] is True and plain["located in country"][0] > scores["located in country"][0]
+
+
+def test_a_partly_stated_inverse_is_never_the_same_relation_whatever_the_triple_order(tmp_path) -> None:
+    """`children` states Tom as John's child but not as Mary's: it is not `parents` backwards (read as one
+    relation, "the parents of Tom" would lose Mary), in whichever order the file lists the facts."""
+    from knowledge.graph import KnowledgeGraph
+
+    facts = ["tom|parents|john", "tom|parents|mary", "john|children|tom", "ann|parents|bob", "bob|children|ann"]
+    found = []
+    for order in (facts, facts[::-1], facts[1:] + facts[:1]):
+        f = tmp_path / "kin.txt"
+        f.write_text("\n".join(order) + "\n", encoding="utf-8")
+        kg = KnowledgeGraph.open("memory")
+        kg.load([f])
+        found.append({view.property_label(p): view.property_label(q)
+                      for view in [GraphView.build(kg)] for p, q in inverse_pairs(view).items()})
+    assert found == [{}, {}, {}]
+    # stated both ways for every fact, they are one relation
+    f.write_text("tom|parents|john\njohn|children|tom\nann|parents|bob\nbob|children|ann\n", encoding="utf-8")
+    kg = KnowledgeGraph.open("memory")
+    kg.load([f])
+    view = GraphView.build(kg)
+    assert sorted(view.property_label(p) for p in inverse_pairs(view)) == ["children", "parents"]
