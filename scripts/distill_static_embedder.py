@@ -26,7 +26,8 @@ def main() -> None:
     from knowledge.embeddings import default_model_path
 
     t0 = time.perf_counter()
-    model = distill(model_name=str(default_model_path()), pca_dims=args.pca_dims)
+    # float16 as shipped (half of float32's bytes; Embedder.encode computes in float32), whatever model2vec's default
+    model = distill(model_name=str(default_model_path()), pca_dims=args.pca_dims, quantize_to="float16")
     model.save_pretrained(str(args.out))
     use = resource.getrusage(resource.RUSAGE_SELF)
     print(json.dumps({"out": str(args.out), "wall_s": round(time.perf_counter() - t0, 1),

@@ -39,6 +39,13 @@ def test_ret_static_is_the_default_and_reopens_with_its_model(built: KnowledgeIn
     assert manifest["dim"] == 256
     vecs = index_embedder().encode(["Kismet directed by William Dieterle", "who directed Kismet"])
     assert vecs.shape == (2, 256) and np.allclose(np.linalg.norm(vecs, axis=1), 1.0, atol=1e-5)
+    assert vecs.dtype == np.float32  # the table ships as float16 (half the bytes), vectors are float32
+    from safetensors import safe_open
+
+    from knowledge.embeddings import STATIC_MODEL
+
+    with safe_open(str(STATIC_MODEL / "model.safetensors"), "np") as table:
+        assert {str(table.get_tensor(k).dtype) for k in table.keys()} == {"float16"}
     again = KnowledgeIndex.open(built.folder)  # no embedder given: the one the manifest names
     assert again.embedder.name == "static" and len(again) == len(built)
     with pytest.raises(IndexMismatchError, match="embedding model"):
