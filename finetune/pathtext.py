@@ -39,12 +39,13 @@ def type_word(relation: str) -> str:
 
 @dataclass(frozen=True)
 class Hop:
-    """One step of a path as words: the relation's name, whether it is followed backwards, and a word for what
-    it reaches ("" when unknown)."""
+    """One step of a path as words: the relation's name, whether it is followed backwards, and words for what
+    it reaches and what it starts from ("" when unknown)."""
 
     relation: str
     inverse: bool = False
     target: str = ""
+    source: str = ""  # a word for what it starts from (not part of the path text)
 
 
 def hop_text(hop: Hop) -> str:

@@ -13,12 +13,22 @@ from dataclasses import dataclass
 
 import simplemma
 
-from finetune.pathtext import Hop, name_words
+from finetune.pathtext import Hop, name_words, type_word
 
 SLOT = "\x00"  # where the topic entity's name goes
 _AUX = frozenset("has have had is are was were be being been does do did".split())
 _PLACES = frozenset("country city place location town region nation state birthplace venue".split())
 _TIMES = frozenset("year date time day month decade".split())
+#: general English for two kinds of relation, by the words of their names: a classification (asked as "what kind
+#: of ...") and descriptive keywords (asked as "describe ...", "what is ... about")
+_CLASSES = frozenset("genre genres type types kind kinds category categories class classes style styles sort "
+                     "variety varieties".split())
+_CLASS_NOUNS = ("kind", "type", "sort", "category", "style", "class")
+_KEYWORDS = frozenset("tag tags keyword keywords label labels topic topics subject subjects theme themes "
+                      "descriptor descriptors".split())
+_KEYWORD_NOUNS = ("terms", "keywords", "themes", "subjects", "topics", "labels")
+_PREPOSITIONS = frozenset("in at on from for of".split())
+_NOT_A_VERB = frozenset("by of in on at to for from with".split())
 _PEOPLE = frozenset("person people player actor director writer author artist member spouse parent child "
                     "employee manager founder creator coach producer singer composer".split())
 
@@ -45,6 +55,41 @@ class _Words:
         while core and core[0] in _AUX:
             core = core[1:]
         self.core = core or words
+        named = set(words) | {hop.target}
+        # what kind of relation it is, said in general English (followed forwards only)
+        self.concept = "" if hop.inverse else ("class" if named & _CLASSES else "keywords" if named & _KEYWORDS else "")
+
+    def source(self, plural: bool = False) -> str:
+        """A word for what the hop starts from ("film", "one")."""
+        s = self.hop.source or self.rng.choice(["one", "thing"])
+        return s + "s" if plural and not s.endswith("s") else s
+
+    def asked(self, inner: str) -> str:
+        """The relation asked for in general English ("what kind of film is X", "describe X", "in which country
+        is X"), or "" when the relation is of no such kind."""
+        r = self.rng
+        if self.concept == "class":
+            n = r.choice(_CLASS_NOUNS)
+            return r.choice([f"what {n} of {self.source()} is {inner}", f"what {n} is {inner}",
+                             f"what {_plural(n)} are {inner}", f"{inner} is what {n} of {self.source()}",
+                             f"which {n} does {inner} belong to", f"what {_plural(n)} of {self.source(True)} are {inner}",
+                             f"{inner} falls under which {n}", f"how would you classify {inner}"])
+        if self.concept == "keywords":
+            n = r.choice(_KEYWORD_NOUNS)
+            return r.choice([f"describe {inner}", f"how would you describe {inner}", f"what is {inner} about",
+                             f"what are {inner} about", f"which {n} describe {inner}", f"{inner} is about what",
+                             f"how is {inner} described", f"what {n} go with {inner}", f"what {n} fit {inner}",
+                             f"sum up {inner} in a few {n}", f"what describes {inner}"])
+        words = self.full
+        if not self.hop.inverse and len(words) >= 2 and words[-2] in _PREPOSITIONS and self.hop.target:
+            # a relation named by a preposition and what it reaches ("in language", "plays in club")
+            verbs = [simplemma.lemmatize(v, lang="en") for v in words[:-2] if v not in _AUX]
+            prep, what = words[-2], r.choice(["what", "which"])
+            if verbs:
+                return r.choice([f"{prep} {what} {words[-1]} does {inner} {' '.join(verbs)}",
+                                 f"{inner} {' '.join(words[:-2])} {prep} {what} {words[-1]}"])
+            return r.choice([f"{prep} {what} {words[-1]} is {inner}", f"{inner} is {prep} {what} {words[-1]}"])
+        return ""
 
     def verb(self) -> str:
         """The relation as written or lemmatised ("plays in club", "play in club", "plays in")."""
@@ -54,6 +99,16 @@ class _Words:
         if self.rng.random() < 0.5:
             words = [simplemma.lemmatize(w, lang="en") if w not in _AUX else w for w in words]
         return " ".join(words)
+
+    def passive(self) -> str:
+        """An inverse hop's relation read backwards: its words without the noun it ends with, plus "by"
+        ("starred actors" -> "starred by", "directed by" stays)."""
+        words = list(self.full)
+        if words[-1] in _NOT_A_VERB:
+            return " ".join(words)
+        if len(words) > 1 and type_word(" ".join(words)):
+            words = words[:-1]
+        return " ".join(words + ["by"])
 
     def noun(self) -> str:
         """A noun for what the hop reaches: the type word, else the relation's core words."""
@@ -82,12 +137,18 @@ class _Words:
         return self.rng.choice(["what", "which"])
 
 
+def _plural(word: str) -> str:
+    if word.endswith("y") and word[-2:-1] not in tuple("aeiou"):
+        return word[:-1] + "ies"
+    return word + "es" if word.endswith(("s", "x", "ch", "sh")) else word + "s"
+
+
 def _np(hops: Sequence[_Words], i: int, rng: random.Random) -> str:
     """A noun phrase for what the path's first i+1 hops reach from the topic (SLOT)."""
     if i < 0:
         return SLOT
     w = hops[i]
-    if i >= 1 and _is_back(hops, i):
+    if i >= 1 and _is_back(hops, i) and rng.random() < 0.6:  # else nested: "the films by the director of X"
         base, turn = _np(hops, i - 2, rng), hops[i - 1]
         return rng.choice([f"the {w.kind(True)} with the same {turn.noun()} as {base}",
                            f"{w.kind(True)} that share {turn.noun()} with {base}",
@@ -95,12 +156,19 @@ def _np(hops: Sequence[_Words], i: int, rng: random.Random) -> str:
                            f"{w.kind(True)} having the same {turn.noun()} as {base}"])
     inner = _np(hops, i - 1, rng)
     if not w.hop.inverse:
-        return rng.choice([f"the {' '.join(w.full)} of {inner}", f"the {w.noun()} of {inner}",
-                           f"the {w.kind()} that {inner} {w.verb()}", f"{inner}'s {w.noun()}",
-                           f"the {w.kind()} {inner} {w.verb()}"])
-    return rng.choice([f"the {w.kind(True)} that {w.verb()} {inner}", f"{w.kind(True)} {w.verb()} {inner}",
-                       f"the {w.kind()} which {w.verb()} {inner}", f"those {w.verb()} {inner}",
-                       f"the {w.kind(True)} with {w.verb()} {inner}"])
+        forms = [f"the {' '.join(w.full)} of {inner}", f"the {w.noun()} of {inner}",
+                 f"the {w.kind()} that {inner} {w.verb()}", f"{inner}'s {w.noun()}", f"the {w.kind()} {inner} {w.verb()}"]
+        if i == 0:  # the name as a modifier: "the Casablanca director"
+            forms += [f"the {inner} {w.noun()}", f"{inner} {w.kind(True)}"]
+        if w.concept:
+            forms += [f"the {rng.choice(_CLASS_NOUNS if w.concept == 'class' else _KEYWORD_NOUNS)} of {inner}"]
+        return rng.choice(forms)
+    forms = [f"the {w.kind(True)} that {w.verb()} {inner}", f"{w.kind(True)} {w.verb()} {inner}",
+             f"the {w.kind()} which {w.verb()} {inner}", f"those {w.verb()} {inner}",
+             f"the {w.kind(True)} with {w.verb()} {inner}", f"{w.kind(True)} {w.passive()} {inner}"]
+    if i == 0:  # "Ada Lovelace projects"
+        forms += [f"{inner} {w.kind(True)}", f"the {inner} {w.kind(True)}"]
+    return rng.choice(forms)
 
 
 def _is_back(hops: Sequence[_Words], i: int) -> bool:
@@ -122,7 +190,7 @@ def _question(hops: Sequence[_Words], rng: random.Random) -> str:
     """The question for the last hop, asked about the noun phrase of the hops before it."""
     last = len(hops) - 1
     w = hops[last]
-    if last >= 1 and _is_back(hops, last):
+    if last >= 1 and _is_back(hops, last) and rng.random() < 0.6:  # else nested, as any other hop
         base, turn = _np(hops, last - 2, rng), hops[last - 1]
         return rng.choice([f"{w.wh()} share the same {turn.noun()} as {base}",
                            f"{w.wh()} has the same {turn.noun()} as {base}",
@@ -130,6 +198,9 @@ def _question(hops: Sequence[_Words], rng: random.Random) -> str:
                            f"which other {w.kind(True)} {turn.verb()} the same {turn.noun()} as {base}",
                            f"list {w.kind(True)} with the same {turn.noun()} as {base}"])
     inner = _np(hops, last - 1, rng)
+    asked = w.asked(inner) if rng.random() < 0.5 else ""
+    if asked:
+        return asked
     if not w.hop.inverse:
         return rng.choice([f"what is the {' '.join(w.full)} of {inner}", f"what is {inner}'s {w.noun()}",
                            f"{w.wh()} does {inner} {w.verb()}", f"{inner} {w.verb()} {w.wh()}",
@@ -141,7 +212,8 @@ def _question(hops: Sequence[_Words], rng: random.Random) -> str:
                        f"{inner} is the {' '.join(w.core)} of {w.wh()}", f"list the {w.kind(True)} that {w.verb()} {inner}",
                        f"{w.wh()} has {w.verb()} {inner}", f"name {w.kind(True)} {w.verb()} {inner}",
                        f"which {w.kind(True)} {w.verb()} {inner}", f"{w.wh()} are the {w.kind(True)} that {w.verb()} {inner}",
-                       f"{w.verb()} {inner}", f"show {w.kind(True)} with {' '.join(w.core)} {inner}"])
+                       f"{w.verb()} {inner}", f"show {w.kind(True)} with {' '.join(w.core)} {inner}",
+                       f"which {w.kind(True)} are {w.passive()} {inner}", f"{w.kind(True)} {w.passive()} {inner}"])
 
 
 def _condition(hop: Hop, other: str, rng: random.Random) -> str:

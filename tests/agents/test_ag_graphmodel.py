@@ -12,11 +12,12 @@ from typer.testing import CliRunner
 
 from agents.config import GraphSource, KGReasonConfig
 from agents.coordinator import Coordinator
-from agents.graphmodel import GraphQuestionSynthesiser, describe, train_graph_model
+from agents.graphmodel import GraphQuestionSynthesiser, PairPlanner, describe, train_graph_model
 from finetune.pathtext import Hop, name_words, path_text, type_word
 from finetune.questions import SHIPPED_QUESTIONS
 from finetune.synth import synthesise, typed_name
 from reasoning.graphview import GraphView
+from reasoning.paths import PathStep
 from reasoning.planner import ZeroShotPlanner
 from reasoning.proofs import proof_holds
 
@@ -65,6 +66,32 @@ def test_synthesised_questions_name_the_topic_as_typed_and_are_reproducible() ->
     assert {typed_name("Alan_PULIDO", random.Random(i), typo=0.0) for i in range(30)} >= {"Alan PULIDO", "alan pulido"}
 
 
+def _texts(hops: list[Hop], n: int = 300, seed: int = 5) -> list[str]:
+    rng = random.Random(seed)
+    return [synthesise(hops, "ada_lovelace", rng, typo=0.0).text.lower().replace("_", " ") for _ in range(n)]
+
+
+def test_synthesis_asks_for_classifications_and_keywords_in_general_english() -> None:
+    kinds = _texts([Hop("has_category", False, "category", "project")])
+    assert any(" kind of project is " in t for t in kinds) and any(t.startswith("what type") for t in kinds)
+    keywords = _texts([Hop("has_tags", False, "tags", "project")])
+    assert any(t.startswith("describe ") for t in keywords) and any(" about" in t for t in keywords)
+    # a relation of neither kind is never asked that way, and a relation followed backwards neither
+    for hops in ([Hop("lives_in", False, "city", "person")], [Hop("has_category", True, "project", "category")]):
+        assert not any(" kind of " in t or t.startswith("describe ") or " about" in t for t in _texts(hops))
+    # a relation named by a preposition and what it reaches: "in which city does X live"
+    assert any(t.startswith(("in which city does ", "in what city does ")) for t in _texts(
+        [Hop("lives_in_city", False, "city", "person")]))
+
+
+def test_synthesis_names_the_topic_as_a_modifier_and_asks_round_trips_nested() -> None:
+    texts = _texts([Hop("directed_by", False, "director", "movie"), Hop("directed_by", True, "movie", "director")])
+    assert any("ada lovelace director" in t for t in texts)  # "the Ada Lovelace director"
+    assert any(" same " in t for t in texts)
+    assert any("directed by the director of ada" in t for t in texts)  # the round trip without "same"
+    assert any("starred by ada" in t for t in _texts([Hop("starred_actors", True, "movie", "actor")]))
+
+
 def test_synthesis_gold_paths_reach_exactly_the_gold_answers() -> None:
     view = _view(LAB)
     examples, report = GraphQuestionSynthesiser(seed=0).run(view, 200)
@@ -77,6 +104,18 @@ def test_synthesis_gold_paths_reach_exactly_the_gold_answers() -> None:
     atlas = next(n for n, lab in view.labels.items() if lab == "project_atlas")
     texts = {describe(view, p) for p in ZeroShotPlanner().paths_around(view, atlas)}
     assert "inverse of works on" in texts and "funded by / based in" in texts
+
+
+def test_the_model_lengthens_the_lexical_choice_only_by_hops_and_only_when_far_likelier() -> None:
+    directed, back, genre = PathStep("d", False), PathStep("d", True), PathStep("g", False)
+    best, longer, other = (directed, back), (directed, back, genre), (genre,)
+    texts = {best: "a", longer: "b", other: "c"}
+    planner = PairPlanner(scorer=None)  # type: ignore[arg-type]  # no model needed to choose
+    assert planner._lengthened([best, other, longer], texts, {"a": 0.001, "b": 0.5, "c": 0.4}) == longer
+    assert planner._lengthened([best, other, longer], texts, {"a": 0.01, "b": 0.5, "c": 0.4}) is None  # 50x only
+    # only a continuation of the best path: another path the model prefers does not replace it
+    assert planner._lengthened([best, other], texts, {"a": 0.0, "b": 0.0, "c": 0.9}) is None
+    assert planner._lengthened([longer, best], texts, {"a": 0.9, "b": 0.0, "c": 0.0}) is None  # never shorter
 
 
 def test_graph_model_folder_and_pipeline_with_the_tiny_encoder(tiny_bert: Path, tmp_path: Path) -> None:
@@ -146,6 +185,14 @@ LAB_UNNAMED = {
 }
 
 
+#: questions naming a relation's kind in general English, never its name (has_category): the synthesis asks for
+#: classifications that way, and the model judges where no relation word is named
+LAB_KINDS = {
+    "what kind of project is project atlas": {"robotics"},
+    "what sort of project is project zephyr": {"aerospace"},
+}
+
+
 @pytest.fixture(scope="module")
 def lab_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The real encoder trained on the lab graph (1,800 synthetic questions drawn in a fixed order, 40 epochs:
@@ -176,6 +223,14 @@ def test_lab_questions_naming_no_relation_answered_by_the_graph_model(lab_model:
     with Coordinator(KGReasonConfig(graph=GraphSource("files", (LAB,)), question_model=None)) as c:
         assert not any(c.run(q).answers for q in LAB_UNNAMED)  # zero-shot: no word names a relation
     wrong = _wrong(lab_model, LAB_UNNAMED)
+    assert not wrong, wrong
+
+
+@pytest.mark.slow
+def test_lab_questions_asking_for_a_kind_answered_by_the_graph_model(lab_model: Path) -> None:
+    with Coordinator(KGReasonConfig(graph=GraphSource("files", (LAB,)), question_model=None)) as c:
+        assert not any(c.run(q).answers[:1] and c.run(q).answers[0].label in gold for q, gold in LAB_KINDS.items())
+    wrong = _wrong(lab_model, LAB_KINDS)
     assert not wrong, wrong
 
 
