@@ -278,6 +278,14 @@ class PairPlanner:
         self.unnamed_scale = 0.1
         self.enumerate = zero_shot or ZeroShotPlanner(max_hops=max_hops)
 
+    def model_weight(self, lexical: dict[Path_, tuple[float, bool, bool]], typed: set[Path_]) -> float:
+        """The model's weight: where the question names some path, a tie-breaker (`weight`); where it names
+        none, or only weakly (no word names a relation, only the kind of thing a path reaches: the best typed
+        lexical score is below `named_floor`), the judge (`unnamed_weight`)."""
+        named = any(n for _, n, _ in lexical.values())
+        strong = named and max(lexical[p][0] for p in typed) >= self.named_floor
+        return self.weight if strong else self.unnamed_weight
+
     def _lengthened(self, ranked: Sequence[Path_], texts: dict[Path_, str], probs: dict[str, float]) -> Path_ | None:
         """A path continuing the best one by hops no question word named ("what kinds are the films by the
         director of X": the lexical evidence stops at the films) when the model finds it `extend_ratio` times
@@ -315,11 +323,8 @@ class PairPlanner:
         probs = dict(zip(unique, self.scorer.run(_masked(question, mention), unique)))
         # what the question asks for ("which club", "who") rules paths out before the model is asked to choose
         typed = {p for p, (_, _, fits) in lexical.items() if fits} or set(lexical)
-        # the model's weight: where the question names some path, a tie-breaker; where it names none, or only
-        # weakly (a word naming no relation, only the kind of thing a path reaches), the judge
         named = any(n for _, n, _ in lexical.values())
-        strong = named and max(lexical[p][0] for p in typed) >= self.named_floor
-        weight = self.weight if strong else self.unnamed_weight
+        weight = self.model_weight(lexical, typed)
         combined = {p: lexical[p][0] + weight * probs[t] for p, t in texts.items() if p in typed}
         ranked = sorted(combined, key=lambda p: (-combined[p], len(p), texts[p]))
         # a round trip the question does not ask for (scored -1 by the zero-shot planner) is no continuation

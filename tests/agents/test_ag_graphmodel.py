@@ -118,6 +118,16 @@ def test_the_model_lengthens_the_lexical_choice_only_by_hops_and_only_when_far_l
     assert planner._lengthened([longer, best], texts, {"a": 0.9, "b": 0.0, "c": 0.0}) is None  # never shorter
 
 
+def test_the_model_judges_where_only_a_type_word_names_a_path() -> None:
+    one, two = (PathStep("g", False),), (PathStep("d", False), PathStep("w", True))
+    planner = PairPlanner(scorer=None)  # type: ignore[arg-type]
+    # "what kind of film is X": only "film", the kind of thing the second path reaches, at half weight
+    assert planner.model_weight({one: (-0.02, False, True), two: (0.1, True, True)}, {one, two}) == 1.0
+    # "who directed X": a relation word names a path; the model breaks ties only
+    assert planner.model_weight({one: (-0.02, False, True), two: (0.66, True, True)}, {one, two}) == 0.001
+    assert planner.model_weight({one: (-0.02, False, True), two: (-1.0, False, True)}, {one, two}) == 1.0  # none
+
+
 def test_graph_model_folder_and_pipeline_with_the_tiny_encoder(tiny_bert: Path, tmp_path: Path) -> None:
     """Trains on the tiny random BERT (mechanics: folder, card, loading as --question-model, proofs)."""
     view = _view(LAB)
