@@ -373,6 +373,12 @@ def _asks_person(words: Sequence[str]) -> bool:
 _QUESTION_WORDS = frozenset("what which who whom whose where when how why name list give show tell".split())
 
 
+def _one_phrase(words: Sequence[str], name: Sequence[str]) -> bool:
+    """`words` run, word for word (as written or as lemmas), within the relation name `name`."""
+    keys, own = [lemma_key(w) for w in words], [lemma_key(w) for w in name]
+    return any(own[k:k + len(keys)] == keys for k in range(len(own) - len(keys) + 1))
+
+
 def _hop(view: GraphView, st: PathStep) -> tuple[URIRef, bool]:
     """A hop as one relation and direction (`plays_in_club_inverse` forwards = `plays_in_club` backwards)."""
     return canonical(view, st.prop, st.inverse)
@@ -655,9 +661,12 @@ class ZeroShotPlanner:
             others = {i for st in path if _hop(view, st)[0] != _hop(view, path[b])[0]
                       for i in self._naming(content, view, st)}
             cued = any(abs(c - i) <= 3 and all(abs(c - i) <= abs(c - o) for o in others) for c in cues for i in near)
-            if cued or any(j > i + 1 and near[i] & near[j] for i in near for j in near):
+            # two words naming it, not two words of one writing of its name ("cause of death")
+            twice = [(i, j) for i in near for j in near
+                     if j > i + 1 and not _one_phrase(words[i:j + 1], relation_name(view, path[b - 1].prop).words)]
+            if cued or any(near[i] & near[j] for i, j in twice):
                 asked[b] = 1.0
-            elif any(j > i + 1 for i in near for j in near):
+            elif twice:
                 asked[b] = 0.0
             else:
                 return None

@@ -138,3 +138,16 @@ def test_a_partly_stated_inverse_is_never_the_same_relation_whatever_the_triple_
     kg.load([f])
     view = GraphView.build(kg)
     assert sorted(view.property_label(p) for p in inverse_pairs(view)) == ["children", "parents"]
+
+
+def test_a_relation_named_in_several_words_is_not_asked_for_twice(tmp_path) -> None:
+    """"the cause of death of X's spouse": "cause" and "death" are one writing of `cause_of_death`, not two
+    mentions asking to go there and back (the spouse's cause of death, not who else died of it)."""
+    f = tmp_path / "people.txt"
+    f.write_text("john_smith|spouse|mary_jones\nmary_jones|cause_of_death|pneumonia\n"
+                 "ann_lee|cause_of_death|pneumonia\njohn_smith|place_of_birth|london\n", encoding="utf-8")
+    cfg = KGReasonConfig(graph=GraphSource("files", (f,)), question_model=None)
+    with Coordinator(cfg) as c:
+        r = c.run("what is the cause of death of john smith's spouse")
+    assert [a.label for a in r.answers] == ["pneumonia"]
+    assert r.path == "spouse / cause of death"
