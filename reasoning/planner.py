@@ -40,6 +40,7 @@ _PLACE_OR_TIME = {
     "when": frozenset(role_key(w) for w in "year date time day month decade century period era".split())}
 _PLACES_AND_TIMES = _PLACE_OR_TIME["where"] | _PLACE_OR_TIME["when"]
 #: nouns that ask for a kind of something ("what type of film"): the thing named after them may be the answer
+_COPULAS = frozenset("is are was were the a an".split())
 _KIND_NOUNS = frozenset("kind kinds type types sort sorts variety form forms category categories".split())
 #: words that ask for a round trip or another entity but name no relation ("other" is not "mother")
 _CUES = frozenset("same also other others another too".split())
@@ -470,7 +471,7 @@ class ZeroShotPlanner:
             typed = typed and not (reached and set(reached) <= not_asked)
             if not typed:
                 lexical -= self.type_penalty
-            elif nearest in reached:
+            elif nearest in reached and lexical > 0:  # a tie-breaker: a kind alone names no relation
                 lexical += self.kind_bonus
             out[path] = (lexical - self.hop_penalty * len(path), lexical > 0, typed)
         return out
@@ -612,18 +613,22 @@ class ZeroShotPlanner:
 
     def _kind_by_vectors(self, words: Sequence[str], view: GraphView,
                          paths: Sequence[Sequence[PathStep]]) -> tuple[str, frozenset[str]]:
-        """For a question asking "which/what <noun phrase>" whose head noun names no kind the paths reach
-        ("which professional football team"), the reachable kind nearest that noun in word vectors ("club"), and
-        the kinds the rest of the question names as written or as lemmas, other than that one ("... has a player
-        from X": players): those are ways to the answer, not what is asked for. Nothing without word vectors,
-        nor for "what kind/type/sort of ..." (the kind may be the answer or its type)."""
+        """For a question asking "which/what (is the) <noun phrase>" whose head noun names no kind the paths
+        reach ("which professional football team", "what is the job of"), the reachable kind nearest that noun in
+        word vectors ("club"), and the kinds the rest of the question names (as written, as lemmas or as
+        synonyms), other than that one ("... has a player from X": players; "X's kid": children): those are ways
+        to the answer, not what is asked for. Nothing without word vectors, nor for "what kind/type/sort of ..."
+        (the kind may be the answer or its type)."""
         if self.encode is None:
             return "", frozenset()
         k = next((i for i, w in enumerate(words) if w in _ASKING), -1)
         if k < 0 or words[k] not in ("which", "what"):
             return "", frozenset()
         run: list[str] = []
-        for w in words[k + 1:k + 4]:
+        rest = list(words[k + 1:])
+        while rest and rest[0] in _COPULAS:  # "what is the job of ...", "which are the ..."
+            rest.pop(0)
+        for w in rest[:3]:
             if w in STOPWORDS:
                 break
             run.append(w)
@@ -636,8 +641,8 @@ class ZeroShotPlanner:
         if not close:
             return "", frozenset()
         nearest = max(close)[1]
-        rest = [w for w in words[k + 1 + len(run):] if w not in STOPWORDS]
-        named = frozenset(r for r in roles if r != nearest and any(word_sim(w, r) > 0 for w in rest))
+        after = [w for w in rest[len(run):] if w not in STOPWORDS]
+        named = frozenset(r for r in roles if r != nearest and any(self._sim(w, r) > 0 for w in after))
         return nearest, named
 
     def _round_trips(self, words: Sequence[str], view: GraphView, path: Sequence[PathStep]) -> dict[int, float] | None:

@@ -137,7 +137,8 @@ def test_a_kind_named_on_the_way_is_not_what_a_which_question_asks_for(firms: Pa
 # relation names in the plural and a synonym on the way (a people graph of our own)
 KIN = [("tom_smith", "parents", "john_smith"), ("tom_smith", "parents", "mary_jones"),
        ("john_smith", "children", "tom_smith"), ("john_smith", "spouse", "mary_jones"),
-       ("mary_jones", "nationality", "ireland"), ("john_smith", "nationality", "united_kingdom")]
+       ("mary_jones", "nationality", "ireland"), ("john_smith", "nationality", "united_kingdom"),
+       ("tom_smith", "profession", "actor"), ("john_smith", "profession", "novelist")]
 
 
 @pytest.fixture(scope="module")
@@ -153,3 +154,11 @@ def test_word_vectors_compare_lemmas_and_a_synonym_explains_its_hop(kin: Path) -
     assert sorted(father) == ["john_smith", "mary_jones"]  # "father" ~ "parent", the lemma of "parents"
     # "wife" ~ spouse names a hop as "nationality" does: the wife's nationality, not John Smith's own
     assert nationality == ["ireland"]
+
+
+def test_the_asked_noun_names_the_answer_kind_and_the_rest_is_the_way(kin: Path) -> None:
+    job, salary = _answers(kin, "static", ["what is the job of john smith's kid", "what is the salary of john smith"])
+    # "kid" ~ children is the way; "job" is nearest the kind `profession` reaches: the kid's, not the kid
+    assert job == ["actor"]
+    # a kind word alone names no relation: no answer rather than the nearest kind's guess
+    assert salary == []
