@@ -1,7 +1,8 @@
 """Reading relation names whatever their style, for zero-shot planning.
 
 A property's words come from its label and IRI local name split at underscores, punctuation and camelCase
-(`plays_in_club`, `placeOfBirth`, Freebase's `__film__cinematographer__film`); a final "inverse" / "reverse"
+(`plays_in_club`, `placeOfBirth`; of Freebase's `domain.type.property` only the type, unless it repeats the
+domain, and the property: `film.film.genre` is "genre"); a final "inverse" / "reverse"
 (or a leading "inverse of") marks a relation read backwards. Two properties holding the same facts in opposite
 directions (`plays_in_club` / `plays_in_club_inverse`, Freebase's paired properties) are found from the data
 and read as one relation, so a path does not count them as two hops or miss a round trip through them.
@@ -58,7 +59,13 @@ def _words(text: str) -> list[str]:
 
 
 def _read_name(label: str, tail: str) -> RelationName:
-    words = list(dict.fromkeys(_words(label) + _words(tail)))
+    segments = [s for s in _SEGMENTS.split(tail) if _words(s)]
+    if len(segments) >= 3 and label in (tail, " ".join(_words(tail))):
+        # domain / type / property: the domain is no word of the relation, nor the type when it repeats the
+        # domain (`film.film.genre` is "genre", `film.cinematographer.film` "cinematographer film")
+        domain, kind = _words(segments[-3]), _words(segments[-2])
+        label = " ".join(([] if kind == domain else kind) + _words(segments[-1]))
+    words = list(dict.fromkeys(_words(label) + (_words(tail) if len(segments) < 3 else [])))
     own = _words(tail) or _words(label)
     inverse = False
     if own and own[-1] in INVERSE_WORDS:
@@ -68,7 +75,6 @@ def _read_name(label: str, tail: str) -> RelationName:
     if inverse:
         words = [w for w in words if w not in INVERSE_WORDS and w != "of"] + [w for w in own if w == "of"]
         words = list(dict.fromkeys(words))
-    segments = [s for s in _SEGMENTS.split(tail) if _words(s)]
     subject: tuple[str, ...] = ()
     if len(segments) >= 3:  # domain / type / property: the type names the subject
         subject = (role_key(_words(segments[-2])[-1]),)

@@ -151,3 +151,29 @@ def test_a_relation_named_in_several_words_is_not_asked_for_twice(tmp_path) -> N
         r = c.run("what is the cause of death of john smith's spouse")
     assert [a.label for a in r.answers] == ["pneumonia"]
     assert r.path == "spouse / cause of death"
+
+
+FREEBASE = """the_matrix\t__film__film__directed_by\tlana_wachowski
+the_matrix\t__film__film__cinematographer\tbill_pope
+bill_pope\t__film__cinematographer__film\tthe_matrix
+bill_pope\t__film__cinematographer__film\tspider_man_2
+spider_man_2\t__film__film__cinematographer\tbill_pope
+spider_man_2\t__film__film__directed_by\tsam_raimi
+the_matrix\t__film__film__genre\tscience_fiction
+spider_man_2\t__film__film__genre\tsuperhero_movie
+sam_raimi\t__people__person__place_of_birth\troyal_oak
+"""
+
+
+def test_freebase_names_read_as_their_property_not_their_domain(tmp_path) -> None:
+    """`film.film.genre` is "genre", not "film film genre": "films" in a question names no film.* relation, so
+    the films the matrix's cinematographer shot are two hops away, not the cinematographer himself."""
+    assert relation_name(GraphView.build(rdflib.Graph()), URIRef(EX + "film.film.genre")).words == ("genre",)
+    f = tmp_path / "fb.txt"
+    f.write_text(FREEBASE, encoding="utf-8")
+    cfg = KGReasonConfig(graph=GraphSource("files", (f,)), question_model=None)
+    with Coordinator(cfg) as c:
+        films = c.run("what films did the cinematographer of the matrix work on")
+        directors = c.run("who directed the films whose cinematographer shot the matrix")
+    assert [a.label for a in films.answers] == ["spider_man_2"]
+    assert [a.label for a in directors.answers] == ["sam_raimi"]
