@@ -12,6 +12,7 @@ from itertools import pairwise
 import numpy as np
 import simplemma
 from rapidfuzz import fuzz, process
+from scipy.optimize import linear_sum_assignment
 from rdflib import URIRef
 from rdflib.term import Node
 
@@ -512,19 +513,13 @@ class ZeroShotPlanner:
 
     @staticmethod
     def _coverage(rows: Sequence[Sequence[float]]) -> float:
-        """Greedy one-to-one matching of steps (rows) to question words (columns, a word's similarity to each
-        step): each word explains at most one step."""
+        """The best one-to-one matching of steps (rows) to question words (columns, a word's similarity to each
+        step): each word explains at most one step (scipy's assignment solver; a greedy matching let "artist",
+        a word of both `album.artist` and `artist.genre`, take the second hop and leave "genre" unused)."""
         nq = len(rows[0])
-        pairs = sorted(((row[q], i, q) for i, row in enumerate(rows) for q in range(nq)), reverse=True)
-        used_steps: set[int] = set()
-        used_words: set[int] = set()
-        total = 0.0
-        for sim, i, q in pairs:
-            if sim <= 0 or i in used_steps or q in used_words:
-                continue
-            used_steps.add(i)
-            used_words.add(q)
-            total += sim
+        sims = np.clip(np.asarray(rows, dtype=float), 0.0, None)
+        r, c = linear_sum_assignment(sims, maximize=True)
+        total = float(sims[r, c].sum())
         return 0.6 * total / len(rows) + 0.4 * total / nq
 
     def describe(self, view: GraphView, path: Sequence[PathStep]) -> str:

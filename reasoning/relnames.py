@@ -1,8 +1,8 @@
 """Reading relation names whatever their style, for zero-shot planning.
 
 A property's words come from its label and IRI local name split at underscores, punctuation and camelCase
-(`plays_in_club`, `placeOfBirth`; of Freebase's `domain.type.property` only the type, unless it repeats the
-domain, and the property: `film.film.genre` is "genre"); a final "inverse" / "reverse"
+(`plays_in_club`, `placeOfBirth`; of Freebase's `domain.type.property` only the property: `film.film.genre` is
+"genre", its type the subject's role); a final "inverse" / "reverse"
 (or a leading "inverse of") marks a relation read backwards. Two properties holding the same facts in opposite
 directions (`plays_in_club` / `plays_in_club_inverse`, Freebase's paired properties) are found from the data
 and read as one relation, so a path does not count them as two hops or miss a round trip through them.
@@ -60,11 +60,10 @@ def _words(text: str) -> list[str]:
 
 def _read_name(label: str, tail: str) -> RelationName:
     segments = [s for s in _SEGMENTS.split(tail) if _words(s)]
-    if len(segments) >= 3 and label in (tail, " ".join(_words(tail))):
-        # domain / type / property: the domain is no word of the relation, nor the type when it repeats the
-        # domain (`film.film.genre` is "genre", `film.cinematographer.film` "cinematographer film")
-        domain, kind = _words(segments[-3]), _words(segments[-2])
-        label = " ".join(([] if kind == domain else kind) + _words(segments[-1]))
+    if len(segments) >= 3 and _words(label) == _words(tail):  # the label is the name itself, not a given one
+        # domain / type / property: the relation is the property (`film.film.genre` is "genre"); the type is
+        # its subject's role, which would otherwise name every `music.artist.*` relation when "artist" is asked
+        label = " ".join(_words(segments[-1]))
     words = list(dict.fromkeys(_words(label) + (_words(tail) if len(segments) < 3 else [])))
     own = _words(tail) or _words(label)
     inverse = False
