@@ -525,10 +525,11 @@ class ZeroShotPlanner:
     def describe(self, view: GraphView, path: Sequence[PathStep]) -> str:
         return " / ".join(("inverse of " if st.inverse else "") + view.property_label(st.prop) for st in path)
 
-    def _sim(self, a: str, b: str) -> float:
+    def _sim(self, a: str, b: str, synonym_scale: float = 1.0) -> float:
         """`word_sim`, or with an encoder also the embedding cosine of the words or of their lemmas where it is
         high (synonyms: "author" / "writer", "films" / "movie", "father" / "parents" by "parent"), counted at the
-        cosine (a "wife" naming `spouse` at 0.82 outweighs a one-hop path that leaves the word unexplained)."""
+        cosine x `synonym_scale` (at the cosine, a "wife" naming `spouse` at 0.82 outweighs a one-hop path that
+        leaves the word unexplained)."""
         sim = word_sim(a, b)
         if self.encode is None or sim >= 0.85:
             return sim
@@ -541,7 +542,7 @@ class ZeroShotPlanner:
             if len(self._cosines) >= self.max_cached:
                 self._cosines.clear()  # bounded: a long-running chat meets ever new words
             cos = self._cosines[a, b] = max(found)
-        return max(sim, cos) if cos >= self.synonym_cosine else sim
+        return max(sim, synonym_scale * cos) if cos >= self.synonym_cosine else sim
 
     def _embed_words(self, view: GraphView, words: Sequence[str], paths: Sequence[Sequence[PathStep]]) -> None:
         """Unit vectors of the question's content words and of the paths' property and role words, and of their
@@ -567,7 +568,8 @@ class ZeroShotPlanner:
         names no relation) the role of what the last hop reaches."""
         sim = max((self._sim(n, word) for n in _name_words(st.prop, view)), default=0.0)
         if last:
-            sim = max(sim, 0.5 * max((self._sim(r, word) for r in _target_roles(view, st)), default=0.0))
+            # a role named by a synonym counts as a fuzzy match (0.85 x): a kind word is weak evidence of a hop
+            sim = max(sim, 0.5 * max((self._sim(r, word, 0.85) for r in _target_roles(view, st)), default=0.0))
         return sim
 
     @staticmethod
