@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 import queue
 import threading
@@ -297,7 +298,10 @@ class ChatService:
             self.start_index()  # still building (or a store): the old index keeps serving until the new one
         if self.options.adapt:
             self.start_adapt()  # the graph model so far keeps planning until the new graph's is ready
-        self._add_examples(report)
+        try:
+            self._add_examples(report)
+        except Exception:  # the load itself succeeded: examples are a courtesy, never its failure
+            logging.getLogger(__name__).exception("could not build example questions after a load")
         return report
 
     def ingest(self, paths: Sequence[str]) -> Any:

@@ -71,15 +71,14 @@ class _Words:
         if self.concept == "class":
             n = r.choice(_CLASS_NOUNS)
             return r.choice([f"what {n} of {self.source()} is {inner}", f"what {n} is {inner}",
-                             f"what {_plural(n)} are {inner}", f"{inner} is what {n} of {self.source()}",
-                             f"which {n} does {inner} belong to", f"what {_plural(n)} of {self.source(True)} are {inner}",
-                             f"{inner} falls under which {n}", f"how would you classify {inner}"])
+                             f"{inner} is what {n} of {self.source()}", f"which {n} does {inner} belong to",
+                             f"what {_plural(n)} of {self.source(True)} are {inner}", f"how would you classify {inner}"])
         if self.concept == "keywords":
             n = r.choice(_KEYWORD_NOUNS)
             return r.choice([f"describe {inner}", f"how would you describe {inner}", f"what is {inner} about",
                              f"what are {inner} about", f"which {n} describe {inner}", f"{inner} is about what",
                              f"how is {inner} described", f"what {n} go with {inner}", f"what {n} fit {inner}",
-                             f"sum up {inner} in a few {n}", f"what describes {inner}"])
+                             f"what describes {inner}"])
         words = self.full
         if not self.hop.inverse and len(words) >= 2 and words[-2] in _PREPOSITIONS and self.hop.target:
             # a relation named by a preposition and what it reaches ("in language", "plays in club")

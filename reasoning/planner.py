@@ -40,8 +40,9 @@ _PLACE_OR_TIME = {
                        "county area continent site venue address birthplace hometown residence headquarters".split()),
     "when": frozenset(role_key(w) for w in "year date time day month decade century period era".split())}
 _PLACES_AND_TIMES = _PLACE_OR_TIME["where"] | _PLACE_OR_TIME["when"]
-#: nouns that ask for a kind of something ("what type of film"): the thing named after them may be the answer
+#: words between "what"/"which" and the noun it asks for ("what is the job of ...")
 _COPULAS = frozenset("is are was were the a an".split())
+#: nouns that ask for a kind of something ("what type of film"): the thing named after them may be the answer
 _KIND_NOUNS = frozenset("kind kinds type types sort sorts variety form forms category categories".split())
 #: words that ask for a round trip or another entity but name no relation ("other" is not "mother")
 _CUES = frozenset("same also other others another too".split())
@@ -468,7 +469,7 @@ class ZeroShotPlanner:
             typed = not (asked and not any(word_sim(a, r) > 0 for a in asked for r in reached))
             # "who" asks for someone: not a place or a time ("who is from club X": its players, not its country)
             typed = typed and not (person and reached and all(role_key(r) in _PLACES_AND_TIMES for r in reached))
-            # "which team has a player from X": the players are named as a way to the answer, not as it
+            # "which firm has a worker from X": the workers are named as a way to the answer, not as it
             typed = typed and not (reached and set(reached) <= not_asked)
             if not typed:
                 lexical -= self.type_penalty
@@ -611,9 +612,9 @@ class ZeroShotPlanner:
     def _kind_by_vectors(self, words: Sequence[str], view: GraphView,
                          paths: Sequence[Sequence[PathStep]]) -> tuple[str, frozenset[str]]:
         """For a question asking "which/what (is the) <noun phrase>" whose head noun names no kind the paths
-        reach ("which professional football team", "what is the job of"), the reachable kind nearest that noun in
-        word vectors ("club"), and the kinds the rest of the question names (as written, as lemmas or as
-        synonyms), other than that one ("... has a player from X": players; "X's kid": children): those are ways
+        reach ("which organisation", "what is the job of"), the reachable kind nearest that noun in
+        word vectors ("company"), and the kinds the rest of the question names (as written, as lemmas or as
+        synonyms), other than that one ("... has a worker from X": the workers; "X's kid": children): those are ways
         to the answer, not what is asked for. Nothing without word vectors, nor for "what kind/type/sort of ..."
         (the kind may be the answer or its type)."""
         if self.encode is None:
@@ -632,14 +633,14 @@ class ZeroShotPlanner:
         if not run or run[-1] in _KIND_NOUNS:
             return "", frozenset()
         head = run[-1]
-        roles = sorted({r for path in paths for r in _target_roles(view, path[-1])})
+        kinds = sorted({r for path in paths for r in _target_roles(view, path[-1])})
         vh = self._vectors.get(head)
-        close = [(float(vh @ v), r) for r in roles if vh is not None and (v := self._vectors.get(r)) is not None]
+        close = [(float(vh @ v), r) for r in kinds if vh is not None and (v := self._vectors.get(r)) is not None]
         if not close:
             return "", frozenset()
         nearest = max(close)[1]
         after = [w for w in rest[len(run):] if w not in STOPWORDS]
-        named = frozenset(r for r in roles if r != nearest and any(self._sim(w, r) > 0 for w in after))
+        named = frozenset(r for r in kinds if r != nearest and any(self._sim(w, r) > 0 for w in after))
         return nearest, named
 
     def _round_trips(self, words: Sequence[str], view: GraphView, path: Sequence[PathStep]) -> dict[int, float] | None:
@@ -665,7 +666,7 @@ class ZeroShotPlanner:
             cued = any(abs(c - i) <= 3 and all(abs(c - i) <= abs(c - o) for o in others) for c in cues for i in near)
             # two words naming it, not two words of one writing of its name ("cause of death")
             twice = [(i, j) for i in near for j in near
-                     if j > i + 1 and not _one_phrase(words[i:j + 1], relation_name(view, path[b - 1].prop).words)]
+                     if j > i + 1 and not _one_phrase(words[i:j + 1], _own_words(view, _hop(view, path[b - 1])[0]))]
             if cued or any(near[i] & near[j] for i, j in twice):
                 asked[b] = 1.0
             elif twice:

@@ -239,7 +239,8 @@ def test_lab_questions_naming_no_relation_answered_by_the_graph_model(lab_model:
 @pytest.mark.slow
 def test_lab_questions_asking_for_a_kind_answered_by_the_graph_model(lab_model: Path) -> None:
     with Coordinator(KGReasonConfig(graph=GraphSource("files", (LAB,)), question_model=None)) as c:
-        assert not any(c.run(q).answers[:1] and c.run(q).answers[0].label in gold for q, gold in LAB_KINDS.items())
+        firsts = {q: [a.label for a in c.run(q).answers[:1]] for q in LAB_KINDS}
+        assert not any(firsts[q] and firsts[q][0] in gold for q, gold in LAB_KINDS.items())
     wrong = _wrong(lab_model, LAB_KINDS)
     assert not wrong, wrong
 
