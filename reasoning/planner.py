@@ -665,8 +665,8 @@ class ZeroShotPlanner:
                       for i in self._naming(content, view, st)}
             cued = any(abs(c - i) <= 3 and all(abs(c - i) <= abs(c - o) for o in others) for c in cues for i in near)
             # two words naming it, not two words of one writing of its name ("cause of death")
-            twice = [(i, j) for i in near for j in near
-                     if j > i + 1 and not _one_phrase(words[i:j + 1], _own_words(view, _hop(view, path[b - 1])[0]))]
+            name = _own_words(view, _hop(view, path[b - 1])[0])
+            twice = [(i, j) for i in near for j in near if j > i + 1 and not _one_phrase(words[i:j + 1], name)]
             if cued or any(near[i] & near[j] for i, j in twice):
                 asked[b] = 1.0
             elif twice:

@@ -117,7 +117,7 @@ def _facts_sample(view: GraphView, p: URIRef, n: int) -> list[tuple[Node, Node]]
     sorted order: the same sample whatever order the graph lists its triples in)."""
     out = []
     for s in view.subjects_sample(p, n):
-        out.extend((s, o) for o in sorted(view.out[p].get(s, ()), key=str)[:n])
+        out.extend((s, o) for o in sorted_neighbours(view, p, False, s)[:n])
     return out
 
 
@@ -125,7 +125,7 @@ def _side_sample(view: GraphView, p: URIRef, side: str, n: int) -> list[Node]:
     """Up to `n` subjects ("s") or objects ("o") of a property."""
     if side == "s":
         return view.subjects_sample(p, n)
-    return list(dict.fromkeys(min(objs, key=str) for s in view.subjects_sample(p, n) if (objs := view.out[p].get(s))))
+    return list(dict.fromkeys(objs[0] for s in view.subjects_sample(p, n) if (objs := sorted_neighbours(view, p, False, s))))
 
 
 def canonical(view: GraphView, p: URIRef, inverse: bool) -> tuple[URIRef, bool]:

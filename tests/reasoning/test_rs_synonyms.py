@@ -23,8 +23,13 @@ FAMILY = [("ann_lee", "has_spouse", "bob_lee"), ("ann_lee", "has_mother", "carol
 
 @pytest.fixture(scope="module")
 def family(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("family") / "family.tsv"
-    path.write_text("".join(f"{s}\t{p}\t{o}\n" for s, p, o in FAMILY), encoding="utf-8")
+    return _tsv(tmp_path_factory, "family", FAMILY)
+
+
+def _tsv(tmp_path_factory: pytest.TempPathFactory, name: str, rows: list[tuple[str, str, str]]) -> Path:
+    """A subject<TAB>relation<TAB>object file of `rows`."""
+    path = tmp_path_factory.mktemp(name) / f"{name}.tsv"
+    path.write_text("".join(f"{s}\t{p}\t{o}\n" for s, p, o in rows), encoding="utf-8")
     return path
 
 
@@ -120,9 +125,7 @@ FIRMS = [("ann_lee", "works_for_company", "acme_corp"), ("ann_lee", "lives_in_co
 
 @pytest.fixture(scope="module")
 def firms(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("firms") / "firms.tsv"
-    path.write_text("".join(f"{s}\t{p}\t{o}\n" for s, p, o in FIRMS), encoding="utf-8")
-    return path
+    return _tsv(tmp_path_factory, "firms", FIRMS)
 
 
 @pytest.mark.parametrize("question", ["which organisation has a worker from freedonia",
@@ -143,9 +146,7 @@ KIN = [("tom_smith", "parents", "john_smith"), ("tom_smith", "parents", "mary_jo
 
 @pytest.fixture(scope="module")
 def kin(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("kin") / "kin.tsv"
-    path.write_text("".join(f"{s}\t{p}\t{o}\n" for s, p, o in KIN), encoding="utf-8")
-    return path
+    return _tsv(tmp_path_factory, "kin", KIN)
 
 
 def test_word_vectors_compare_lemmas_and_a_synonym_explains_its_hop(kin: Path) -> None:

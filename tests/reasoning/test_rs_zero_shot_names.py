@@ -140,15 +140,20 @@ def test_a_partly_stated_inverse_is_never_the_same_relation_whatever_the_triple_
     assert sorted(view.property_label(p) for p in inverse_pairs(view)) == ["children", "parents"]
 
 
+def _zero_shot(tmp_path: Path, graph: str, *questions: str) -> list:
+    """The turns of `questions` asked zero-shot of a graph file holding `graph`."""
+    f = tmp_path / "graph.txt"
+    f.write_text(graph, encoding="utf-8")
+    with Coordinator(KGReasonConfig(graph=GraphSource("files", (f,)), question_model=None)) as c:
+        return [c.run(q) for q in questions]
+
+
 def test_a_relation_named_in_several_words_is_not_asked_for_twice(tmp_path) -> None:
     """"the cause of death of X's spouse": "cause" and "death" are one writing of `cause_of_death`, not two
     mentions asking to go there and back (the spouse's cause of death, not who else died of it)."""
-    f = tmp_path / "people.txt"
-    f.write_text("john_smith|spouse|mary_jones\nmary_jones|cause_of_death|pneumonia\n"
-                 "ann_lee|cause_of_death|pneumonia\njohn_smith|place_of_birth|london\n", encoding="utf-8")
-    cfg = KGReasonConfig(graph=GraphSource("files", (f,)), question_model=None)
-    with Coordinator(cfg) as c:
-        r = c.run("what is the cause of death of john smith's spouse")
+    r, = _zero_shot(tmp_path, "john_smith|spouse|mary_jones\nmary_jones|cause_of_death|pneumonia\n"
+                    "ann_lee|cause_of_death|pneumonia\njohn_smith|place_of_birth|london\n",
+                    "what is the cause of death of john smith's spouse")
     assert [a.label for a in r.answers] == ["pneumonia"]
     assert r.path == "spouse / cause of death"
 
@@ -169,12 +174,8 @@ def test_freebase_names_read_as_their_property_not_their_domain(tmp_path) -> Non
     """`film.film.genre` is "genre", not "film film genre": "films" in a question names no film.* relation, so
     the films the matrix's cinematographer shot are two hops away, not the cinematographer himself."""
     assert relation_name(GraphView.build(rdflib.Graph()), URIRef(EX + "film.film.genre")).words == ("genre",)
-    f = tmp_path / "fb.txt"
-    f.write_text(FREEBASE, encoding="utf-8")
-    cfg = KGReasonConfig(graph=GraphSource("files", (f,)), question_model=None)
-    with Coordinator(cfg) as c:
-        films = c.run("what films did the cinematographer of the matrix work on")
-        directors = c.run("who directed the films whose cinematographer shot the matrix")
+    films, directors = _zero_shot(tmp_path, FREEBASE, "what films did the cinematographer of the matrix work on",
+                                  "who directed the films whose cinematographer shot the matrix")
     assert [a.label for a in films.answers] == ["spider_man_2"]
     assert [a.label for a in directors.answers] == ["sam_raimi"]
 
@@ -182,13 +183,10 @@ def test_freebase_names_read_as_their_property_not_their_domain(tmp_path) -> Non
 def test_a_word_of_two_hops_leaves_the_other_words_their_hop(tmp_path) -> None:
     """"what genre is the artist of abbey road": "artist" names album.artist (and its twin artist.album); matched
     to the best assignment, "genre" still names artist.genre (a greedy matching answered the artist)."""
-    f = tmp_path / "music.txt"
-    f.write_text("abbey_road\t__music__album__artist\tthe_beatles\nthe_beatles\t__music__artist__album\tabbey_road\n"
-                 "the_beatles\t__music__artist__album\trevolver\nrevolver\t__music__album__artist\tthe_beatles\n"
-                 "the_beatles\t__music__artist__genre\trock_music\n", encoding="utf-8")
-    cfg = KGReasonConfig(graph=GraphSource("files", (f,)), question_model=None)
-    with Coordinator(cfg) as c:
-        genre = c.run("what genre is the artist of abbey road")
-        others = c.run("what other albums did the artist of abbey road release")
+    genre, others = _zero_shot(
+        tmp_path, "abbey_road\t__music__album__artist\tthe_beatles\nthe_beatles\t__music__artist__album\tabbey_road\n"
+                  "the_beatles\t__music__artist__album\trevolver\nrevolver\t__music__album__artist\tthe_beatles\n"
+                  "the_beatles\t__music__artist__genre\trock_music\n",
+        "what genre is the artist of abbey road", "what other albums did the artist of abbey road release")
     assert [a.label for a in genre.answers] == ["rock_music"]
     assert [a.label for a in others.answers] == ["revolver"]
